@@ -1,0 +1,37 @@
+# The two commands of the README:
+#   make book   build the book (executes every notebook) into _build/html
+#   make test   run every test: the library, every notebook (nbval), the built book
+# Each creates or refreshes the local virtualenv .venv first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test venv bench clean clean-venv
+
+venv: $(STAMP)
+
+# reinstall whenever the dependency list changes
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_fit.py
+
+clean:
+	rm -rf _build .pytest_cache
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,21 @@
+"""nmf_lib: a small non-negative matrix factorization library for the book.
+
+Notation (the book's): X is m x n (m features, n samples), X ~ W V with W (m x d)
+holding the basis vectors in its columns and V (d x n) the coefficients.
+"""
+
+from .data import MU, SIGMA, Mixture, gaussian_basis, gaussian_mixture
+from .fit import FitResult, ZeroLockWarning, fit
+from .init import INITS, initialize, nndsvd, random_init
+from .metrics import Match, hoyer_sparsity, match_components, mse, mse_from_products, squared_norm
+from .updates import guard, update_V, update_W
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MU", "SIGMA", "Mixture", "gaussian_basis", "gaussian_mixture",
+    "FitResult", "ZeroLockWarning", "fit",
+    "INITS", "initialize", "nndsvd", "random_init",
+    "Match", "hoyer_sparsity", "match_components", "mse", "mse_from_products", "squared_norm",
+    "guard", "update_V", "update_W",
+]

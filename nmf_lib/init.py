@@ -1,0 +1,85 @@
+"""Starting points for the factors W (m x d) and V (d x n).
+
+* ``"random"``: W and V uniform on [0, 1), as in the post (W drawn first, then V).
+* ``"random_scaled"``: the same, scaled by 2 sqrt(mean(X) / d) so that the mean of
+  W V equals the mean of X from the first step.
+* ``"nndsvd"``: Boutsidis and Gallopoulos's non-negative double SVD.  It contains
+  exact zeros, which multiplicative updates can never move.
+* ``"nndsvda"``: NNDSVD with its zeros filled by mean(X).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_data, check_rank
+
+__all__ = ["INITS", "initialize", "random_init", "nndsvd"]
+
+INITS = ("random", "random_scaled", "nndsvd", "nndsvda")
+
+
+def random_init(shape_X, rank: int, seed=None, scale: float = 1.0, dtype=np.float64):
+    """W ~ scale * U(0, 1) of shape (m, rank), then V ~ scale * U(0, 1) of shape (rank, n)."""
+    m, n = shape_X
+    rng = np.random.default_rng(seed)
+    W = rng.uniform(0.0, 1.0, size=(m, rank))
+    V = rng.uniform(0.0, 1.0, size=(rank, n))
+    if scale != 1.0:
+        W *= scale
+        V *= scale
+    return W.astype(dtype, copy=False), V.astype(dtype, copy=False)
+
+
+def nndsvd(X, rank: int, fill: float | None = None):
+    """Non-negative double SVD (Boutsidis & Gallopoulos 2008).
+
+    For each of the top ``rank`` singular triplets (s, u, v), keep whichever of the
+    positive or negative parts of (u, v) carries more energy.  ``fill`` replaces the
+    zeros that result (``None`` keeps them: plain NNDSVD).
+    """
+    X = as_data(X)
+    rank = check_rank(rank, X.shape, need_at_most_min=True)
+    U, S, Vt = np.linalg.svd(X.astype(np.float64, copy=False), full_matrices=False)
+    m, n = X.shape
+    W = np.zeros((m, rank))
+    V = np.zeros((rank, n))
+    # the leading singular vectors of a non-negative matrix can be taken non-negative
+    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
+    V[0, :] = np.sqrt(S[0]) * np.abs(Vt[0, :])
+    for j in range(1, rank):
+        x, y = U[:, j], Vt[j, :]
+        xp, xn = np.maximum(x, 0), np.maximum(-x, 0)
+        yp, yn = np.maximum(y, 0), np.maximum(-y, 0)
+        nxp, nyp = np.linalg.norm(xp), np.linalg.norm(yp)
+        nxn, nyn = np.linalg.norm(xn), np.linalg.norm(yn)
+        if nxp * nyp >= nxn * nyn:
+            u, v, sigma = xp / nxp if nxp else xp, yp / nyp if nyp else yp, nxp * nyp
+        else:
+            u, v, sigma = xn / nxn if nxn else xn, yn / nyn if nyn else yn, nxn * nyn
+        W[:, j] = np.sqrt(S[j] * sigma) * u
+        V[j, :] = np.sqrt(S[j] * sigma) * v
+    # round-off-sized entries count as zero, as in the original algorithm
+    eps = np.finfo(np.float64).eps * max(1.0, float(S[0]))
+    W[W < eps] = 0.0
+    V[V < eps] = 0.0
+    if fill is not None:
+        W[W == 0] = fill
+        V[V == 0] = fill
+    dtype = X.dtype
+    return W.astype(dtype, copy=False), V.astype(dtype, copy=False)
+
+
+def initialize(X, rank: int, method: str = "random", seed=None):
+    """Return starting factors (W, V) for X by one of ``INITS``, in X's working dtype."""
+    X = as_data(X)
+    if method not in INITS:
+        raise ValueError(f"unknown init {method!r}; choose one of {INITS}")
+    rank = check_rank(rank, X.shape, need_at_most_min=method.startswith("nndsvd"))
+    if method == "random":
+        return random_init(X.shape, rank, seed, dtype=X.dtype)
+    if method == "random_scaled":
+        scale = 2.0 * np.sqrt(float(X.mean(dtype=np.float64)) / rank)
+        return random_init(X.shape, rank, seed, scale=scale, dtype=X.dtype)
+    fill = float(X.mean(dtype=np.float64)) if method == "nndsvda" else None
+    return nndsvd(X, rank, fill=fill)

@@ -1,0 +1,159 @@
+"""Losses, and matching learned factors to true ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["mse", "squared_norm", "mse_from_products", "Match", "match_components", "hoyer_sparsity"]
+
+
+def squared_norm(X: np.ndarray, block: int = 1 << 16) -> float:
+    """||X||_F^2 accumulated in float64, in blocks so no copy of X is made."""
+    flat = X.reshape(-1) if X.flags.c_contiguous else None
+    total = 0.0
+    if flat is not None:
+        for start in range(0, flat.size, block):
+            chunk = flat[start:start + block].astype(np.float64, copy=False)
+            total += float(np.dot(chunk, chunk))
+        return total
+    for row in X:  # non-contiguous input: one row at a time
+        r = row.astype(np.float64)
+        total += float(np.dot(r, r))
+    return total
+
+
+def mse(X, W, V) -> float:
+    """The mean squared error ||X - W V||_F^2 / (m n), computed directly in float64.
+
+    This is the reference the book reports; it forms the m x n residual.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    R = X - np.asarray(W, dtype=np.float64) @ np.asarray(V, dtype=np.float64)
+    return float(np.vdot(R, R)) / X.size
+
+
+def mse_from_products(norm_X2: float, WtX_dot_V: float, WtW: np.ndarray, VVt: np.ndarray, size: int) -> float:
+    """The MSE from products the updates already computed:
+
+        ||X - W V||^2 = ||X||^2 - 2 <W^T X, V> + <W^T W, V V^T>
+
+    clipped at 0 (rounding can push a tiny true value below zero).
+    """
+    cross = float(np.vdot(WtW.astype(np.float64), VVt.astype(np.float64)))
+    return max(norm_X2 - 2.0 * WtX_dot_V + cross, 0.0) / size
+
+
+@dataclass(frozen=True)
+class Match:
+    """Learned basis vectors matched to true ones.
+
+    ``order[k]`` is the learned column matched to true column k;
+    ``correlation[k]`` is their Pearson correlation;
+    ``scale[k]`` is the least-squares factor with learned[:, order[k]] ~= scale[k] * true[:, k].
+    """
+
+    order: np.ndarray
+    correlation: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def worst(self) -> float:
+        return float(self.correlation.min())
+
+
+def _pearson(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Correlation between every column of A and every column of B (columns with no spread give 0)."""
+    A = A - A.mean(axis=0)
+    B = B - B.mean(axis=0)
+    na = np.linalg.norm(A, axis=0)
+    nb = np.linalg.norm(B, axis=0)
+    denom = np.outer(na, nb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        C = np.where(denom > 0, (A.T @ B) / np.where(denom > 0, denom, 1.0), 0.0)
+    return C
+
+
+def _assignment(score: np.ndarray) -> np.ndarray:
+    """Maximise the total score over one-to-one assignments rows -> columns (rows <= columns).
+
+    The Hungarian algorithm (Kuhn-Munkres, O(k^2 l)) with potentials, on cost = -score.
+    Returns col[i] for each row i.
+    """
+    cost = -np.asarray(score, dtype=float)
+    k, l = cost.shape
+    INF = np.inf
+    u = np.zeros(k + 1)
+    v = np.zeros(l + 1)
+    p = np.zeros(l + 1, dtype=int)  # p[j]: row (1-based) assigned to column j
+    way = np.zeros(l + 1, dtype=int)
+    for i in range(1, k + 1):
+        p[0] = i
+        j0 = 0
+        minv = np.full(l + 1, INF)
+        used = np.zeros(l + 1, dtype=bool)
+        while True:
+            used[j0] = True
+            i0 = p[j0]
+            cur = cost[i0 - 1] - u[i0] - v[1:]
+            free = ~used[1:]
+            better = free & (cur < minv[1:])
+            minv[1:][better] = cur[better]
+            way[1:][better] = j0
+            cand = np.where(free, minv[1:], INF)
+            j1 = int(np.argmin(cand)) + 1
+            delta = cand[j1 - 1]
+            u[p[used]] += delta
+            v[used] -= delta
+            minv[1:][free] -= delta
+            j0 = j1
+            if p[j0] == 0:
+                break
+        while j0:
+            j1 = way[j0]
+            p[j0] = p[j1]
+            j0 = j1
+    col = np.empty(k, dtype=int)
+    for j in range(1, l + 1):
+        if p[j]:
+            col[p[j] - 1] = j - 1
+    return col
+
+
+def match_components(true, learned) -> Match:
+    """Match the columns of ``learned`` (m x d') to those of ``true`` (m x d), d <= d',
+    up to permutation and scale, maximising the total Pearson correlation."""
+    T = np.asarray(true, dtype=np.float64)
+    L = np.asarray(learned, dtype=np.float64)
+    if T.ndim != 2 or L.ndim != 2 or T.shape[0] != L.shape[0]:
+        raise ValueError(f"true and learned must be 2-D with the same number of rows, got {T.shape} and {L.shape}")
+    if T.shape[1] > L.shape[1]:
+        raise ValueError(f"cannot match {T.shape[1]} true components to only {L.shape[1]} learned ones")
+    C = _pearson(T, L)
+    order = _assignment(C)
+    corr = C[np.arange(T.shape[1]), order]
+    tt = np.einsum("ij,ij->j", T, T)
+    scale = np.einsum("ij,ij->j", T, L[:, order]) / np.where(tt > 0, tt, 1.0)
+    return Match(order=order, correlation=corr, scale=scale)
+
+
+def hoyer_sparsity(A, axis: int = 0) -> np.ndarray:
+    """Hoyer's (2004) sparsity of each column (axis=0) or row (axis=1), in [0, 1]:
+
+        (sqrt(k) - ||a||_1 / ||a||_2) / (sqrt(k) - 1)
+
+    1 for a vector with a single non-zero entry, 0 when all |entries| are equal.
+    Signed vectors are measured on their absolute values.
+    """
+    A = np.abs(np.asarray(A, dtype=np.float64))
+    if A.ndim != 2:
+        raise ValueError(f"expected a 2-D array, got shape {A.shape}")
+    k = A.shape[axis]
+    if k < 2:
+        raise ValueError("sparsity needs vectors of length >= 2")
+    l1 = A.sum(axis=axis)
+    l2 = np.sqrt((A * A).sum(axis=axis))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(l2 > 0, l1 / np.where(l2 > 0, l2, 1.0), np.sqrt(k))
+    return (np.sqrt(k) - ratio) / (np.sqrt(k) - 1)
