@@ -8,6 +8,10 @@ from .data import MU, SIGMA, Mixture, gaussian_basis, gaussian_mixture
 from .fit import FitResult, ZeroLockWarning, fit
 from .init import INITS, initialize, nndsvd, random_init
 from .metrics import Match, hoyer_sparsity, match_components, mse, mse_from_products, squared_norm
+from .rank import (
+    RankConsensus, average_linkage, cluster_labels, connectivity, consensus_by_rank, consensus_matrix,
+    cophenetic_correlation, cophenetic_distances, dendrogram_order, error_by_rank,
+)
 from .updates import guard, update_V, update_W
 
 __version__ = "0.1.0"
@@ -17,5 +21,8 @@ __all__ = [
     "FitResult", "ZeroLockWarning", "fit",
     "INITS", "initialize", "nndsvd", "random_init",
     "Match", "hoyer_sparsity", "match_components", "mse", "mse_from_products", "squared_norm",
+    "RankConsensus", "average_linkage", "cluster_labels", "connectivity", "consensus_by_rank",
+    "consensus_matrix", "cophenetic_correlation", "cophenetic_distances", "dendrogram_order",
+    "error_by_rank",
     "guard", "update_V", "update_W",
 ]
