@@ -23,7 +23,10 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
 
-test: $(STAMP)
+# builds the book first (incremental: notebooks whose source did not change come from
+# the execution cache), so the tests of the built site (tests/test_site.py,
+# tests/test_browser.py) always check the current sources
+test: book
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book
 
