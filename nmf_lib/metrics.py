@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["mse", "squared_norm", "mse_from_products", "Match", "match_components", "hoyer_sparsity"]
+__all__ = ["mse", "squared_norm", "mse_from_products", "kl_divergence", "xlogx_sum", "Match",
+           "match_components", "hoyer_sparsity"]
 
 
 def squared_norm(X: np.ndarray, block: int = 1 << 16) -> float:
@@ -43,6 +44,33 @@ def mse_from_products(norm_X2: float, WtX_dot_V: float, WtW: np.ndarray, VVt: np
     """
     cross = float(np.vdot(WtW.astype(np.float64), VVt.astype(np.float64)))
     return max(norm_X2 - 2.0 * WtX_dot_V + cross, 0.0) / size
+
+
+def xlogx_sum(X: np.ndarray) -> float:
+    """sum X log X over the entries of X (>= 0), with 0 log 0 = 0, accumulated in float64."""
+    total = 0.0
+    for row in np.atleast_2d(X):
+        r = row.astype(np.float64)
+        pos = r > 0
+        total += float(np.dot(r[pos], np.log(r[pos])))
+    return total
+
+
+def kl_divergence(X, W, V) -> float:
+    """The generalized Kullback-Leibler divergence per entry, computed directly in float64:
+
+        D(X || WV) / (m n),   D(X || Y) = sum_ij X_ij log(X_ij / Y_ij) - X_ij + Y_ij
+
+    with 0 log(0 / y) = 0.  It is >= 0, and 0 exactly when X = WV; it is +inf when some
+    X_ij > 0 has (WV)_ij = 0.  This is the loss ``fit(..., method="kl")`` records.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Y = np.asarray(W, dtype=np.float64) @ np.asarray(V, dtype=np.float64)
+    pos = X > 0
+    if np.any(Y[pos] <= 0):
+        return float("inf")
+    D = np.sum(X[pos] * np.log(X[pos] / Y[pos])) - X.sum() + Y.sum()
+    return max(float(D), 0.0) / X.size
 
 
 @dataclass(frozen=True)
