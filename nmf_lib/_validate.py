@@ -107,5 +107,9 @@ def check_factor(F, name: str, shape: tuple[int, int], dtype) -> np.ndarray:
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-    check_values(arr, name)
-    return np.array(arr, dtype=dtype, order="C", copy=True)
+    # check in a float dtype (integer and bool starts are allowed; finfo needs a float)
+    check_values(arr.astype(working_dtype(arr.dtype), copy=False), name)
+    out = np.array(arr, dtype=dtype, order="C", copy=True)
+    if out.dtype != working_dtype(arr.dtype):
+        check_values(out, name)  # e.g. float64 entries too large for a float32 X
+    return out

@@ -8,6 +8,7 @@ compute anyway (``metrics.mse_from_products``).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -264,7 +265,11 @@ def _recording_plan(record_steps, n_steps: int) -> np.ndarray:
             raise ValueError(f"record_steps as an interval must be >= 1, got {record_steps}")
         steps = list(range(0, n_steps + 1, int(record_steps))) + [n_steps]
     else:
-        steps = [int(s) for s in record_steps]
+        steps = list(record_steps) if isinstance(record_steps, Iterable) else [record_steps]
+        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in steps):
+            raise TypeError(f"record_steps must be None, 'all', an int or a list of integer steps, "
+                            f"got {record_steps!r}")
+        steps = [int(s) for s in steps]
         bad = [s for s in steps if not 0 <= s <= n_steps]
         if bad:
             raise ValueError(f"record_steps must lie in [0, n_steps={n_steps}], got {bad[:5]}")
@@ -315,7 +320,8 @@ def fit(
     if method not in _STEPPERS:
         raise ValueError(f"unknown method {method!r}; choose one of {tuple(_STEPPERS)}")
     n_steps = check_steps(n_steps)
-    if tol is not None and not (np.isfinite(tol) and tol >= 0):
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
+                            or not (np.isfinite(tol) and tol >= 0)):
         raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
     if (W0 is None) != (V0 is None):
         raise ValueError("W0 and V0 must be given together (or neither)")

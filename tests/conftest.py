@@ -1,0 +1,40 @@
+"""Shared test settings and helpers for the nmf_lib test suite.
+
+Hypothesis runs under one profile: a fixed number of examples, no per-example
+deadline (the machine is shared and timings are noisy), and derandomized so CI
+draws the same examples every run.  Set HYPOTHESIS_PROFILE=thorough for a longer,
+randomized search when hunting bugs locally.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile(
+    "thorough",
+    max_examples=500,
+    deadline=None,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture
+def small_X() -> np.ndarray:
+    """A 12 x 20 non-negative float64 array that is close to rank 3 plus noise."""
+    rng = np.random.default_rng(7)
+    return rng.uniform(size=(12, 3)) @ rng.uniform(size=(3, 20)) + 0.1 * rng.uniform(size=(12, 20))

@@ -1,0 +1,125 @@
+"""nmf_lib.init: the starting points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nmf_lib import INITS, initialize, nndsvd, random_init
+
+
+def test_inits_listed():
+    assert INITS == ("random", "random_scaled", "nndsvd", "nndsvda")
+
+
+# ----------------------------------------------------------------------------- random
+
+def test_random_is_w_then_v_uniform_from_the_seed():
+    W, V = random_init((6, 9), 3, seed=42)
+    rng = np.random.default_rng(42)
+    np.testing.assert_array_equal(W, rng.uniform(size=(6, 3)))
+    np.testing.assert_array_equal(V, rng.uniform(size=(3, 9)))
+    assert W.min() >= 0 and W.max() < 1 and V.min() >= 0 and V.max() < 1
+
+
+def test_initialize_random_matches_random_init_and_keeps_float32():
+    X = np.random.default_rng(0).uniform(size=(6, 9)).astype(np.float32)
+    W, V = initialize(X, 3, "random", seed=5)
+    W_ref, V_ref = random_init((6, 9), 3, seed=5)
+    assert W.dtype == np.float32 and V.dtype == np.float32
+    np.testing.assert_array_equal(W, W_ref.astype(np.float32))
+    np.testing.assert_array_equal(V, V_ref.astype(np.float32))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_scaled_matches_the_mean_of_x(seed):
+    """scale = 2 sqrt(mean(X) / d) makes E[(WV)_ij] = scale^2 d / 4 = mean(X).
+    On 800 x 900 the sample mean of W V is within 5% of it (its relative spread is about 1%)."""
+    X = np.random.default_rng(100 + seed).uniform(size=(800, 900)) * 37.0
+    W, V = initialize(X, 4, "random_scaled", seed=seed)
+    np.testing.assert_allclose((W @ V).mean(), X.mean(), rtol=0.05)
+    # and it is the plain random start, scaled
+    W1, V1 = initialize(X, 4, "random", seed=seed)
+    scale = 2.0 * np.sqrt(X.mean() / 4)
+    np.testing.assert_allclose(W, scale * W1, rtol=1e-14)
+    np.testing.assert_allclose(V, scale * V1, rtol=1e-14)
+
+
+# ----------------------------------------------------------------------------- nndsvd
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nndsvd_reproduces_a_rank_one_matrix(dtype):
+    rng = np.random.default_rng(3)
+    u, v = rng.uniform(0.1, 2.0, size=7), rng.uniform(0.1, 2.0, size=11)
+    u[2] = 0.0  # a zero row and column too
+    v[5] = 0.0
+    X = np.outer(u, v).astype(dtype)
+    W, V = nndsvd(X, 1)
+    assert W.dtype == dtype and V.dtype == dtype and W.shape == (7, 1) and V.shape == (1, 11)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(W @ V, X, rtol=rtol, atol=rtol * X.max())
+    assert W[2, 0] == 0 and V[0, 5] == 0
+
+
+def test_nndsvd_rank_one_is_the_best_rank_one_approximation():
+    """For a non-negative X the leading singular pair can be taken non-negative, so
+    rank-1 NNDSVD is the truncated SVD: ||X - WV||^2 = ||X||^2 - s_1^2."""
+    X = np.random.default_rng(4).uniform(size=(15, 12))
+    W, V = nndsvd(X, 1)
+    s = np.linalg.svd(X, compute_uv=False)
+    np.testing.assert_allclose(np.sum((X - W @ V) ** 2), np.sum(X**2) - s[0] ** 2, rtol=1e-10)
+
+
+@given(st.integers(2, 12), st.integers(2, 12), st.integers(0, 2**32 - 1), st.data())
+def test_nndsvd_is_non_negative_and_finite(m, n, seed, data):
+    rank = data.draw(st.integers(1, min(m, n)))
+    X = np.random.default_rng(seed).uniform(size=(m, n))
+    X[X < 0.3] = 0.0
+    W, V = nndsvd(X, rank)
+    assert W.shape == (m, rank) and V.shape == (rank, n)
+    for F in (W, V):
+        assert np.all(np.isfinite(F)) and np.all(F >= 0)
+    # each component j >= 1 keeps one sign of a singular pair: W's column and V's row
+    # are supported where that pair was positive (or negative), so zeros appear
+    Wa, Va = nndsvd(X, rank, fill=0.123)
+    np.testing.assert_array_equal(Wa[W > 0], W[W > 0])
+    np.testing.assert_array_equal(Wa[W == 0], 0.123)
+    np.testing.assert_array_equal(Va[V == 0], 0.123)
+
+
+def test_nndsvd_has_zeros_and_nndsvda_fills_them_with_the_mean():
+    X = np.random.default_rng(5).uniform(size=(20, 30))
+    W, V = initialize(X, 4, "nndsvd")
+    Wa, Va = initialize(X, 4, "nndsvda")
+    assert np.count_nonzero(W == 0) > 0 and np.count_nonzero(V == 0) > 0
+    assert np.count_nonzero(Wa == 0) == 0 and np.count_nonzero(Va == 0) == 0
+    np.testing.assert_allclose(Wa[W == 0], X.mean(), rtol=1e-15)
+    np.testing.assert_array_equal(Wa[W != 0], W[W != 0])
+    np.testing.assert_array_equal(Va[V != 0], V[V != 0])
+
+
+def test_nndsvd_is_deterministic_and_ignores_the_seed():
+    X = np.random.default_rng(6).uniform(size=(9, 8))
+    a = initialize(X, 3, "nndsvd", seed=1)
+    b = initialize(X, 3, "nndsvd", seed=2)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_nndsvd_is_a_better_start_than_random():
+    X = np.random.default_rng(7).uniform(size=(30, 3)) @ np.random.default_rng(8).uniform(size=(3, 40))
+    W, V = nndsvd(X, 3)
+    Wr, Vr = initialize(X, 3, "random_scaled", seed=0)
+    assert np.sum((X - W @ V) ** 2) < 0.1 * np.sum((X - Wr @ Vr) ** 2)
+
+
+@pytest.mark.parametrize("init", INITS)
+def test_initialize_does_not_modify_x(init):
+    X = np.random.default_rng(9).uniform(size=(6, 7))
+    X_copy = X.copy()
+    W, V = initialize(X, 3, init, seed=0)
+    np.testing.assert_array_equal(X, X_copy)
+    assert not np.shares_memory(W, X) and not np.shares_memory(V, X)
+    assert W.shape == (6, 3) and V.shape == (3, 7)
