@@ -4,6 +4,7 @@ Notation (the book's): X is m x n (m features, n samples), X ~ W V with W (m x d
 holding the basis vectors in its columns and V (d x n) the coefficients.
 """
 
+from .animate import StepAnimation, basis_animation, html_video, reconstruction_animation
 from .data import MU, SIGMA, Mixture, gaussian_basis, gaussian_mixture
 from .fit import METHODS, FitResult, ZeroLockWarning, fit, hals_passes
 from .init import INITS, initialize, nndsvd, random_init
@@ -19,6 +20,7 @@ from .updates import hals_update_V, hals_update_W, kl_update_V, kl_update_W
 __version__ = "0.1.0"
 
 __all__ = [
+    "StepAnimation", "basis_animation", "html_video", "reconstruction_animation",
     "MU", "SIGMA", "Mixture", "gaussian_basis", "gaussian_mixture",
     "FitResult", "ZeroLockWarning", "fit",
     "METHODS", "hals_passes",
