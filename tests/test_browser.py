@@ -421,3 +421,14 @@ def test_search_works_offline(site, server, browser):
         assert not visit.problems, "search page:\n  " + "\n  ".join(visit.problems)
     finally:
         visit.close()
+
+
+def test_detectors_of_raw_tex_and_bare_figures():
+    """The text checks above flag what they should, and only that."""
+    assert raw_tex("the loss $$ \\frac{1}{mn} $$ is") and raw_tex("with \\(x\\) here")
+    assert raw_tex("a $W_{ik}$ left raw") and raw_tex("\\begin{align} x \\end{align}")
+    assert not raw_tex("it costs 5 dollars and $3 more; W V has 4 columns")
+    assert not meaningful("../_images/9f2c.png") and not meaningful("<Figure size 640x480>")
+    assert not meaningful("") and not meaningful("plot")
+    assert meaningful("Learned basis vectors over the true Gaussians")
+    assert light_background((206, 214, 221)) and not light_background((18, 18, 18))
