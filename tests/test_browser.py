@@ -432,3 +432,24 @@ def test_detectors_of_raw_tex_and_bare_figures():
     assert not meaningful("") and not meaningful("plot")
     assert meaningful("Learned basis vectors over the true Gaussians")
     assert light_background((206, 214, 221)) and not light_background((18, 18, 18))
+
+
+def test_math_accessibility_works_offline(site, server, browser):
+    """MathJax's accessibility options (context menu > Accessibility > Activate) load their
+    parts (MathML input, speech rule engine, English speech maps, explorer) from the site."""
+    visit = open_page(browser, server, _page_with_most_math(site), "light")
+    try:
+        loaded = visit.page.evaluate("""async () => {
+          MathJax.startup.document.menu.menu.findID('Accessibility', 'Activate')
+            .variable.setValue(true);
+          const t0 = performance.now();
+          while (!(MathJax._.a11y && MathJax._.a11y.explorer) && performance.now() - t0 < 20000) {
+            await new Promise(r => setTimeout(r, 100));
+          }
+          return Object.keys(MathJax._.a11y || {});
+        }""")
+        visit.page.wait_for_load_state("networkidle")
+        assert "explorer" in loaded, f"the MathJax explorer did not load: {loaded}"
+        assert not visit.problems, "accessibility:\n  " + "\n  ".join(visit.problems)
+    finally:
+        visit.close()

@@ -14,8 +14,8 @@
    * ``input/tex/extensions/``: TeX packages that ``autoload`` fetches on first use
      (``\\color``, ``\\boldsymbol``, ``\\cancel`` ...);
    * ``output/chtml/fonts/woff-v2/``: the math fonts;
-   * ``ui/``, ``a11y/``, ``sre/``: what the context menu loads for its accessibility
-     options (explorer, speech in every locale MathJax ships).
+   * ``ui/``, ``a11y/``, ``sre/``, ``input/mml*``: what the context menu loads for its
+     accessibility options (explorer, speech in every locale MathJax ships).
 
 2. Thebe's assets are left out. Jupyter Book always loads sphinx-thebe, which adds to
    every page a script naming a CDN copy of thebe and, since it registers its assets
@@ -40,6 +40,8 @@ SUBSET = (
     ENTRY,
     "input/tex/extensions",
     "output/chtml/fonts/woff-v2",
+    "input/mml.js",  # the accessibility options parse MathML
+    "input/mml",
     "ui",
     "a11y",
     "sre",
