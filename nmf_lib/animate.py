@@ -23,6 +23,7 @@ import re
 import numpy as np
 
 from matplotlib.animation import FuncAnimation
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from .fit import FitResult
 from .metrics import Match, match_components
@@ -134,23 +135,26 @@ def basis_animation(result: FitResult, G, t=None, *, steps=None, match: Match | 
                                      facecolor="white", layout="constrained")
     colors = [f"C{k}" for k in range(G.shape[1])]
     for k, c in enumerate(colors):
-        ax_w.plot(t, G[:, k], "--", color=c, lw=1.2, alpha=0.8)
-    learned = [ax_w.plot(t, np.zeros(m), "-", color=c, lw=2)[0] for c in colors]
+        ax_w.plot(t, G[:, k], "--", color=c, lw=1.4, zorder=3)  # on top: visible through noise
+    learned = [ax_w.plot(t, np.zeros(m), "-", color=c, lw=1.6, alpha=0.9)[0] for c in colors]
     ax_w.set_xlim(t[0], t[-1])
     ax_w.set_ylim(-0.05 * G.max(), 1.35 * G.max())
     ax_w.set_xlabel("t")
-    ax_w.set_title("true $g_k$ (dashed), learned $w_k$ (solid, scaled)", fontsize=10)
+    ax_w.set_title("true g_k (dashed), learned w_k (solid, scaled to fit)", fontsize=10)
     legend = ax_w.legend(learned, [""] * len(learned), loc="upper left", fontsize=8, ncols=2,
                          frameon=False)
 
     steps_all = np.arange(loss.size)
     ax_l.semilogy(steps_all, loss, color="0.8", lw=1.5)
     done, = ax_l.semilogy([], [], color="C0", lw=2)
-    marker, = ax_l.semilogy([], [], "o", color="C3", ms=6)
+    marker, = ax_l.semilogy([], [], "o", color="C3", ms=6, clip_on=False)
     ax_l.set_xlim(0, max(loss.size - 1, 1))
     ax_l.set_xlabel("step")
     ax_l.set_title("MSE (log scale)", fontsize=10)
     ax_l.grid(True, which="major", alpha=0.3)
+    # plain tick labels ("0.001"): the default 10^k labels are re-typeset by mathtext at every frame
+    ax_l.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax_l.yaxis.set_minor_formatter(NullFormatter())
     title = fig.suptitle("")
     n_total = result.n_steps
 
@@ -224,13 +228,14 @@ def reconstruction_animation(result: FitResult, X, t=None, *, steps=None, ncols:
         if j >= samples.size:
             ax.set_visible(False)
             continue
-        ax.plot(t, data[:, j], color="0.55", lw=2.5, label="sample $x_i$")
-        lines.append(ax.plot(t, np.zeros(m), color="C3", lw=1.3, label="$W v_i$")[0])
+        ax.plot(t, data[:, j], color="0.55", lw=2.5, label="sample x_i")
+        lines.append(ax.plot(t, np.zeros(m), color="C3", lw=1.3, label="reconstruction W v_i")[0])
         ax.set_title(f"sample {samples[j]}", fontsize=9)
         ax.set_xlim(t[0], t[-1])
         ax.set_ylim(-0.05 * top, 1.05 * top)
         ax.tick_params(labelsize=8)
-    axes.flat[0].legend(loc="upper right", fontsize=7, frameon=False)
+    fig.legend(handles=axes.flat[0].get_lines(), loc="outside lower center", ncols=2, fontsize=8,
+               frameon=False)
     title = fig.suptitle("")
     n_total = result.n_steps
 
