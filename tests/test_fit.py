@@ -538,3 +538,60 @@ def test_a_list_of_lists_is_accepted():
     X = [[1, 2, 3], [4, 5, 6]]
     res = fit(X, 2, n_steps=5, seed=0)
     np.testing.assert_array_equal(res.loss, fit(np.array(X, dtype=float), 2, n_steps=5, seed=0).loss)
+
+
+# ----------------------------------------------------------------------------- recovery
+
+def _correlations_along_the_way(mix, marks, **kwargs):
+    """Fit X of ``mix`` and return {step: matched Pearson correlation per true vector}."""
+    seen = {}
+
+    def callback(step, W, V, loss):
+        if step in marks:
+            seen[step] = nmf_lib.match_components(mix.G, W).correlation
+
+    res = fit(mix.X, mix.G.shape[1], callback=callback, **kwargs)
+    return res, seen
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_recovery_of_well_separated_gaussians(seed):
+    """The post's generator and centres with narrower bumps (sigma = 0.05, so they
+    barely overlap), n = 2048 samples on m = 128 points, MU from the post's uniform
+    random start: after 400 steps every learned vector correlates >= 0.99 with its
+    true Gaussian.  Measured worst correlation after 100 / 200 / 400 steps:
+    seed 0: 0.976 / 0.991 / 0.995;  seed 1: 0.904 / 0.975 / 0.991;
+    seed 2: 0.931 / 0.980 / 0.993."""
+    mix = nmf_lib.gaussian_mixture(n=2048, m=128, sigma=(0.05,) * 4, seed=0)
+    res, corr = _correlations_along_the_way(mix, {100, 200, 400}, n_steps=400, seed=seed)
+    assert np.all(corr[400] >= 0.99), corr[400]
+    assert corr[100].min() < corr[200].min() < corr[400].min()
+    assert_monotone(res.loss, mix.X)
+
+
+def test_recovery_in_the_posts_experiment():
+    """The post's experiment as the book runs it: X = gaussian_mixture(seed=0)
+    (512 x 16384, the four Gaussians of the post), rank 4, MU from a uniform random
+    start (seed 1), 256 steps.
+
+    Plain MU converges slowly here: the two narrow Gaussians (g_1: mu 0.25, sigma 0.15;
+    g_2: mu 0.6, sigma 0.1) are recovered (measured correlations 0.9926 and 0.9991),
+    the two wide, overlapping ones only partly (g_0: 0.649, g_3: 0.691).  The worst
+    correlation rises step after step (64: 0.260, 128: 0.325, 192: 0.581, 256: 0.649).
+    Measured elsewhere (not run here, too slow for a test): the worst correlation is
+    about 0.93 after 8192 MU steps; from init="nndsvda" it is 0.65 after 256 steps and
+    0.92 after 1024; other seeds for the random start give 0.39 and -0.16 after 256
+    steps (a learned vector can settle on a mixture of two Gaussians); HALS
+    (method="hals") reaches 0.89-0.99 after 128 steps depending on the seed.
+    So no setting we measured recovers all four vectors to 0.99 in test time.
+    """
+    mix = nmf_lib.gaussian_mixture(seed=0)
+    marks = [64, 128, 192, 256]
+    res, corr = _correlations_along_the_way(mix, set(marks), n_steps=256, seed=1)
+    c = corr[256]
+    assert c[1] >= 0.99 and c[2] >= 0.99, c
+    assert c[0] >= 0.6 and c[3] >= 0.6, c
+    worst = [corr[s].min() for s in marks]
+    assert all(a < b for a, b in zip(worst, worst[1:])), worst
+    assert_monotone(res.loss, mix.X)
+    assert res.loss[-1] < 1e-3 * res.loss[0]  # measured: 1.56 -> 9.5e-4, a ratio of 6.1e-4

@@ -31,6 +31,7 @@ def test_negative_entries_message_counts_them_and_gives_the_smallest():
     X = X_OK.copy()
     X[0, 1] = -3.0
     X[2, 2] = -0.5
+    X[1, :2] = 0.0  # zeros are fine and are not counted
     before = X.copy()
     with pytest.raises(ValueError, match=r"X has 2 negative entries \(smallest -3\)"):
         fit(X, 2, n_steps=1, seed=0)
