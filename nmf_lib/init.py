@@ -31,6 +31,30 @@ def random_init(shape_X, rank: int, seed=None, scale: float = 1.0, dtype=np.floa
     return W.astype(dtype, copy=False), V.astype(dtype, copy=False)
 
 
+def _top_svd(X: np.ndarray, rank: int):
+    """The leading ``rank`` singular triplets of X (float64).
+
+    A full SVD of a 512 x 16384 matrix takes seconds; for larger matrices the leading
+    triplets come from the eigenvectors of the small Gram matrix (X X^T or X^T X), which
+    is accurate for singular values well above sqrt(eps) * s_max.  When a requested
+    singular value is not (rank-deficient data), the full SVD is used instead.
+    """
+    m, n = X.shape
+    if min(m, n) <= 128:
+        U, S, Vt = np.linalg.svd(X, full_matrices=False)
+        return U[:, :rank], S[:rank], Vt[:rank]
+    small = X @ X.T if m <= n else X.T @ X
+    evals, evecs = np.linalg.eigh(small)
+    evals, evecs = evals[::-1][:rank], evecs[:, ::-1][:, :rank]
+    if evals[-1] <= 1e-8 * evals[0]:
+        U, S, Vt = np.linalg.svd(X, full_matrices=False)
+        return U[:, :rank], S[:rank], Vt[:rank]
+    S = np.sqrt(evals)
+    if m <= n:
+        return evecs, S, (evecs.T @ X) / S[:, None]
+    return (X @ evecs) / S[None, :], S, evecs.T
+
+
 def nndsvd(X, rank: int, fill: float | None = None):
     """Non-negative double SVD (Boutsidis & Gallopoulos 2008).
 
@@ -40,7 +64,7 @@ def nndsvd(X, rank: int, fill: float | None = None):
     """
     X = as_data(X)
     rank = check_rank(rank, X.shape, need_at_most_min=True)
-    U, S, Vt = np.linalg.svd(X.astype(np.float64, copy=False), full_matrices=False)
+    U, S, Vt = _top_svd(X.astype(np.float64, copy=False), rank)
     m, n = X.shape
     W = np.zeros((m, rank))
     V = np.zeros((rank, n))
