@@ -7,7 +7,8 @@
   base64-embedded in the page (no external file, no CDN; the reader can pause and scrub).
 
 Both builders return a ``StepAnimation``: a matplotlib ``FuncAnimation`` whose frame i
-shows fit step ``anim.steps[i]``; ``anim.draw_frame_at(i)`` draws one frame as a still.
+shows fit step ``anim.steps[i]``; ``anim.draw_frame_at(i)`` sets the figure to frame i
+(for stills and tests).
 Their figure is closed before they return, so no static copy is displayed with the video.
 
 Scale.  W V = (W D)(D^{-1} V) for any positive diagonal D, so a fit fixes the *shape* of
@@ -18,10 +19,10 @@ true vector g (``fit_scale``); the true vectors keep their own units.
 
 from __future__ import annotations
 
+import html
 import re
 
 import numpy as np
-
 from matplotlib.animation import FuncAnimation
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
@@ -269,12 +270,14 @@ def _ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def html_video(anim, *, autoplay: bool = False, loop: bool = True, embed_limit_mb: float = 20.0):
+def html_video(anim, *, label: str | None = None, autoplay: bool = False, loop: bool = True,
+               embed_limit_mb: float = 20.0):
     """Encode ``anim`` as H.264 and return an ``IPython.display.HTML`` ``<video controls>``
     with the mp4 base64-embedded (the page needs no other file and no network).
 
-    Frames come at the animation's own rate.  ``autoplay`` adds ``autoplay muted
-    playsinline`` (what browsers require to start a video by themselves).
+    Frames come at the animation's own rate.  ``label`` describes the video to screen
+    readers (``aria-label``).  ``autoplay`` adds ``autoplay muted playsinline`` (what
+    browsers require to start a video by themselves).
     """
     import matplotlib as mpl
     from IPython.display import HTML
@@ -286,5 +289,7 @@ def html_video(anim, *, autoplay: bool = False, loop: bool = True, embed_limit_m
     if head is None:
         raise RuntimeError(f"the video was not embedded (larger than {embed_limit_mb} MB?): {tag[:80]!r}")
     options = ["controls"] + (["autoplay", "muted", "playsinline"] if autoplay else []) + (["loop"] if loop else [])
+    if label:
+        options.append(f'aria-label="{html.escape(label, quote=True)}"')
     return HTML(f"<video {head.group(1)} {' '.join(options)} style=\"max-width: 100%; height: auto\">"
                 + tag[head.end():])

@@ -122,6 +122,7 @@ def test_html_video_is_an_embedded_h264_mp4_with_controls(case):
     mp4 = base64.b64decode(payload.group(1))
     assert mp4[4:8] == b"ftyp" and b"avc1" in mp4  # an mp4 holding an H.264 stream
     auto = nl.html_video(nl.basis_animation(res, mix.G, steps=[0, 1], figsize=(4.8, 2.4), dpi=50),
-                         autoplay=True, loop=False)
+                         autoplay=True, loop=False, label='basis "converging" <fast>')
+    assert 'aria-label="basis &quot;converging&quot; &lt;fast&gt;"' in auto.data.split(">")[0] + ">"
     assert re.match(r"<video [^>]*\bautoplay muted playsinline\b", auto.data)
     assert "loop" not in auto.data.split(">")[0]
