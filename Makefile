@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv bench clean clean-venv
+.PHONY: book test venv bench bench-hals clean clean-venv
 
 venv: $(STAMP)
 
@@ -32,6 +32,9 @@ test: book
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fit.py
+
+bench-hals: $(STAMP)
+	$(BIN)/python benchmarks/bench_hals.py
 
 clean:
 	rm -rf _build .pytest_cache
