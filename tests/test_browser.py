@@ -207,11 +207,21 @@ INSPECT = r"""() => {
             alt: img.getAttribute('alt') || '', caption, inContent: content.contains(img),
             visible: img.getClientRects().length > 0};
   });
+  // a player's name: aria-label, title, a figure caption, or a short label displayed just
+  // before it in the same cell output (what the reader, and a screen reader, meet first)
   const media = Array.from(document.querySelectorAll('video, audio')).map(m => {
     const figure = m.closest('figure');
+    let block = m;
+    while (block.parentElement && !block.parentElement.classList.contains('cell_output')) {
+      block = block.parentElement;
+    }
+    const before = block.parentElement ? block.previousElementSibling : null;
+    const shown = before && !before.querySelector('video, audio, img') &&
+      before.textContent.trim().length <= 200 ? before.textContent : '';
     return {tag: m.tagName.toLowerCase(),
             label: short(m.getAttribute('aria-label') || m.getAttribute('title') ||
-                         (figure && (figure.querySelector('figcaption') || {}).textContent))};
+                         (figure && (figure.querySelector('figcaption') || {}).textContent) ||
+                         shown)};
   });
   return {nMath: maths.length, nMjx: document.querySelectorAll('mjx-container').length,
           untypeset, merrors, text: texts.join(' '), images, media,
@@ -334,8 +344,9 @@ def test_page_in_browser(site, server, browser, screenshots, page_path, theme):
         for medium in info["media"]:
             if not medium["label"]:
                 problems.append(
-                    f"<{medium['tag']}> without caption, aria-label or title: a screen reader "
-                    "cannot say what it shows"
+                    f"<{medium['tag']}> without a name: give its cell a figure caption "
+                    "(metadata mystnb.figure.caption), display a short label just before it, "
+                    "or give it an aria-label"
                 )
 
         if theme == "dark":
