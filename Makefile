@@ -34,6 +34,7 @@ book: $(STAMP)
 # the execution cache), so the tests of the built site (tests/test_site.py,
 # tests/test_browser.py) always check the current sources
 test: book
+	bash .ci/ensure-chromium
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book
 
