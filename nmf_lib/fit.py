@@ -38,7 +38,10 @@ class FitResult:
         (``loss[0]`` at the start; ``n_steps + 1`` values unless the fit stopped early):
         the MSE ||X - W V||_F^2 / (m n) for "mu" and "hals", the generalized
         Kullback-Leibler divergence per entry D(X || W V) / (m n) for "kl"
-        (``metrics.kl_divergence``).
+        (``metrics.kl_divergence``).  The MSE comes from products the updates compute
+        anyway, accumulated in float64; for float32 X those products are float32, so it
+        is accurate to a few float32 eps of mean(X**2): plenty to watch it fall, but use
+        ``metrics.mse`` for its value when the fit is nearly exact.
     n_steps : the number of steps performed.   stop_reason : "n_steps", "tol" or "callback".
     recorded_steps, W_history (r, m, d), reconstructions (r, m, s) of the columns
     ``sample_indices`` of X: filled only when recording was asked for.
