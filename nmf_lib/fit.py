@@ -63,6 +63,17 @@ class FitResult:
         return self.W @ self.V
 
 
+def _squared_loss(norm_X2, WtX, V, WtW, VVt, size, scratch) -> float:
+    """The MSE from products the steps computed anyway (``metrics.mse_from_products``),
+    with <W^T X, V> accumulated in float64; ``scratch`` is a d x n buffer for float32."""
+    if WtX.dtype == np.float64:
+        dot = float(np.vdot(WtX, V))
+    else:
+        np.multiply(WtX, V, out=scratch)
+        dot = float(scratch.sum(dtype=np.float64))
+    return mse_from_products(norm_X2, dot, WtW, VVt, size)
+
+
 def _mu_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray):
     """Lee-Seung multiplicative updates, W first then V, in place on W and V.
 
@@ -77,16 +88,10 @@ def _mu_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray):
     WtX = np.empty((d, n), X.dtype)
     den_V = np.empty((d, n), X.dtype)
 
-    def inner(A, B):  # <A, B> accumulated in float64
-        if A.dtype == np.float64:
-            return float(np.vdot(A, B))
-        np.multiply(A, B, out=den_V)
-        return float(den_V.sum(dtype=np.float64))
-
     np.matmul(W.T, X, out=WtX)
     WtW = W.T @ W
     VVt = V @ V.T
-    yield mse_from_products(norm_X2, inner(WtX, V), WtW, VVt, X.size)
+    yield _squared_loss(norm_X2, WtX, V, WtW, VVt, X.size, den_V)
     while True:
         # W <- W * (X V^T) / (W (V V^T))
         np.matmul(X, V.T, out=XVt)
@@ -100,7 +105,7 @@ def _mu_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray):
         V *= WtX
         V /= guard(den_V)
         VVt = V @ V.T  # needed by the next W step, and by the loss
-        yield mse_from_products(norm_X2, inner(WtX, V), WtW, VVt, X.size)
+        yield _squared_loss(norm_X2, WtX, V, WtW, VVt, X.size, den_V)
 
 
 def hals_passes(m: int, n: int, d: int, alpha: float = 0.5, most: int = 5) -> tuple[int, int]:
@@ -173,14 +178,10 @@ def _hals_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, passes=None, delta:
     row_V = np.empty(n, X.dtype)
     row_W = np.empty(m, X.dtype)
 
-    def inner(A, B):  # <A, B> accumulated in float64
-        np.multiply(A, B, out=buf_V)
-        return float(buf_V.sum(dtype=np.float64))
-
     np.matmul(W.T, X, out=WtX)
     WtW = W.T @ W
     VVt = V @ V.T
-    yield mse_from_products(norm_X2, inner(WtX, V), WtW, VVt, X.size)
+    yield _squared_loss(norm_X2, WtX, V, WtW, VVt, X.size, buf_V)
     while True:
         # the columns of W are the rows of W^T: w_k <- max(0, w_k + ((X V^T)_k - W (V V^T)_k) / (V V^T)_kk)
         np.matmul(X, V.T, out=XVt)
@@ -192,7 +193,7 @@ def _hals_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, passes=None, delta:
         WtW = W.T @ W
         _hals_passes(V, WtX, WtW, passes_V, delta, row_V, buf_V)
         VVt = V @ V.T  # needed by the next W step, and by the loss
-        yield mse_from_products(norm_X2, inner(WtX, V), WtW, VVt, X.size)
+        yield _squared_loss(norm_X2, WtX, V, WtW, VVt, X.size, buf_V)
 
 
 def _kl_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray):
