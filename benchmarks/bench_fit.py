@@ -33,45 +33,20 @@ import warnings
 import numpy as np
 
 import nmf_lib
+from nmf_lib.baselines import best_time, ordered_full_mse, peak_memory, post_as_written, sklearn_nmf
+from nmf_lib.baselines import two_pass_floor as floor
 from nmf_lib.metrics import mse_from_products, squared_norm
-from nmf_lib.updates import guard, update_V, update_W
+from nmf_lib.updates import guard
 
 try:  # optional: only for the comparison rows
-    from sklearn.decomposition import NMF
+    import sklearn
 except ImportError:  # pragma: no cover
-    NMF = None
+    sklearn = None
 
 
 # --------------------------------------------------------------------------- variants
-# Each variant takes (X, W, V, steps), works on its own copies and returns the loss history
-# (or None when it records none).
-
-def floor(X, W, V, steps):
-    """The two products every step needs, and nothing else."""
-    for _ in range(steps):
-        X @ V.T
-        W.T @ X
-
-
-def post_as_written(X, W, V, steps):
-    W, V = W.copy(), V.copy()
-    loss = [np.mean((X - W @ V) ** 2)]
-    for _ in range(steps):
-        W = W * (X @ V.T) / (W @ V @ V.T)
-        V = V * (W.T @ X) / (W.T @ W @ V)
-        loss.append(np.mean((X - W @ V) ** 2))
-    return np.array(loss)
-
-
-def ordered_full_mse(X, W, V, steps):
-    W, V = W.copy(), V.copy()
-    loss = [np.mean((X - W @ V) ** 2)]
-    for _ in range(steps):
-        W = update_W(X, W, V)
-        V = update_V(X, W, V)
-        loss.append(np.mean((X - W @ V) ** 2))
-    return np.array(loss)
-
+# Each variant takes (X, W, V, steps) and works on its own copies; the shared ones are in
+# nmf_lib/baselines.py (the chapter "Making it fast" times the same functions).
 
 def library_fit(X, W, V, steps):
     return nmf_lib.fit(X, W.shape[1], W0=W, V0=V, n_steps=steps).loss
@@ -119,36 +94,11 @@ def single_pass(X, W, V, steps):
 
 
 def sklearn_mu(XT, W, V, steps):
-    """scikit-learn's MU on samples x features: its W is our V^T, its H our W^T."""
-    model = NMF(W.shape[1], init="custom", solver="mu", beta_loss="frobenius", tol=0,
-                max_iter=steps)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ConvergenceWarning: max_iter reached, as asked
-        model.fit_transform(XT, W=np.ascontiguousarray(V.T), H=np.ascontiguousarray(W.T))
-    return model
+    """scikit-learn's MU on samples x features (``baselines.sklearn_nmf``); returns the model."""
+    return sklearn_nmf(XT, W, V, steps, solver="mu", beta_loss="frobenius")[2]
 
 
 # --------------------------------------------------------------------------- measuring
-def best_time(fn, args, repeats):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn(*args)
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def peak_memory(fn, args):
-    """Peak bytes allocated (tracemalloc) while fn runs, beyond what existed before."""
-    tracemalloc.start()
-    tracemalloc.reset_peak()
-    base = tracemalloc.get_traced_memory()[0]
-    fn(*args)
-    peak = tracemalloc.get_traced_memory()[1] - base
-    tracemalloc.stop()
-    return peak
-
-
 def environment() -> str:
     lines = [f"date {time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()} "
              f"{_cpu_model()}; {os.cpu_count()} cores; load average "
@@ -218,7 +168,7 @@ def main(argv=None):
     print(f"\nThe experiment: X {m} x {n} (float64, {m * n * 8 / 2**20:.0f} MiB), d = {d}, "
           f"{steps} steps (the variants marked * run {slow_steps} steps: all times are per step), "
           f"best of {R}\n")
-    mix = nmf_lib.gaussian_mixture(n, m, seed=0)
+    mix = nmf_lib.gaussian_mixture(m=m, n=n, seed=0)
     W0, V0 = nmf_lib.random_init((m, n), d, seed=1)
 
     rows, results = [], {}
@@ -233,7 +183,7 @@ def main(argv=None):
                          ("ordered + full MSE*", ordered_full_mse, (X, W, V), slow_steps)]
         variants += [("nmf_lib.fit", library_fit, (X, W, V), steps),
                      ("single pass*", single_pass, (X, W, V), slow_steps)]
-        if NMF is not None:
+        if sklearn is not None:
             variants.append(("scikit-learn MU", sklearn_mu, (XT, W, V), steps))
         # interleave the repeats so that a noisy moment hits every variant alike
         best = {v[0]: np.inf for v in variants}
@@ -254,7 +204,7 @@ def main(argv=None):
     f64, f32 = t[("float64", "nmf_lib.fit")], t[("float32", "nmf_lib.fit")]
     print(f"\nnmf_lib.fit float64 vs its floor: {f64 / t[('float64', 'two-pass floor')]:.3f}"
           f"   float32 speed-up over float64: {f64 / f32:.2f}x")
-    if NMF is not None:
+    if sklearn is not None:
         for name in ("float64", "float32"):
             ratio = t[(name, "scikit-learn MU")] / t[(name, "nmf_lib.fit")]
             print(f"nmf_lib.fit is {ratio:.2f}x as fast as scikit-learn's MU ({name}; "
@@ -266,13 +216,13 @@ def main(argv=None):
     L = results[("float64", "nmf_lib.fit")]
     L32 = results[("float32", "nmf_lib.fit")]
     Ls = results[("float64", "single pass*")]
-    Lp = results[("float64", "post as written*")]
+    Lp = results[("float64", "post as written*")][2]  # (W, V, loss)
     print(f"\nchecks: post as written == nmf_lib.fit loss over {slow_steps} steps: "
           f"{np.allclose(Lp, L[:slow_steps + 1], rtol=1e-10)};  single pass == nmf_lib.fit: "
           f"{np.allclose(Ls, L[:slow_steps + 1], rtol=1e-10)};  float32 loss never increases: "
           f"{bool(np.all(np.diff(L32) <= 0))} (largest relative change "
           f"{np.max(np.diff(L32) / L32[:-1]):+.2e});  final MSE float64 {L[-1]:.4e}, float32 {L32[-1]:.4e}")
-    if NMF is not None:
+    if sklearn is not None:
         model = results[("float64", "scikit-learn MU")]
         print(f"scikit-learn's final MSE {model.reconstruction_err_ ** 2 / (m * n):.4e} "
               f"(it updates our V before W, so its iterates differ)")
@@ -286,7 +236,7 @@ def main(argv=None):
     s_steps = 8 if args.quick else 16
     for mm in (256, 512):
         for nn in ns:
-            X = nmf_lib.gaussian_mixture(nn, mm, seed=0).X
+            X = nmf_lib.gaussian_mixture(m=mm, n=nn, seed=0).X
             W, V = nmf_lib.random_init(X.shape, d, seed=1)
             bf = bl = np.inf
             for _ in range(R):

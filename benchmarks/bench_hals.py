@@ -15,31 +15,21 @@ The machine is shared: only the ratio measured in one run means anything.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-import warnings
 
 import numpy as np
-from sklearn.decomposition import NMF
-from sklearn.exceptions import ConvergenceWarning
 
 from nmf_lib import fit, gaussian_mixture, initialize, mse
+from nmf_lib.baselines import sklearn_nmf
 
 CHUNK = 16
 
 
 def sklearn_cd(X, W0, V0, n_iter, solver="cd"):
-    """n_iter iterations of scikit-learn's solver; returns our (W, V).
-
-    scikit-learn factors samples x features: its input is X.T, its W is our V.T and its
-    H (components_) is our W.T.
-    """
-    model = NMF(n_components=W0.shape[1], solver=solver, init="custom", tol=0.0,
-                max_iter=n_iter, shuffle=False, alpha_W=0.0, alpha_H=0.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        Wsk = model.fit_transform(X.T, W=np.array(V0.T), H=np.array(W0.T))
-    return model.components_.T, Wsk.T
+    """n_iter iterations of scikit-learn's solver from (W0, V0); returns our (W, V)."""
+    W, V, _ = sklearn_nmf(X.T, W0, V0, n_iter, solver=solver,
+                          shuffle=False, alpha_W=0.0, alpha_H=0.0)
+    return W, V
 
 
 def sklearn_iterations_to(X, W0, V0, target, limit):
@@ -64,18 +54,11 @@ def sklearn_iterations_to(X, W0, V0, target, limit):
 
 def time_nmf_lib(X, W0, V0, target, limit, passes=None):
     """Seconds for nmf_lib's HALS to reach target, and the number of steps."""
-    stepper_kwargs = {} if passes is None else {"passes": passes}
-    fit_module = sys.modules["nmf_lib.fit"]
-    original = fit_module._STEPPERS["hals"]
-    if stepper_kwargs:
-        fit_module._STEPPERS["hals"] = lambda X, W, V: original(X, W, V, **stepper_kwargs)
-    try:
-        t0 = time.perf_counter()
-        res = fit(X, W0.shape[1], W0=W0, V0=V0, method="hals", n_steps=limit,
-                  callback=lambda step, W, V, loss: loss <= target)
-        seconds = time.perf_counter() - t0
-    finally:
-        fit_module._STEPPERS["hals"] = original
+    options = {} if passes is None else {"passes": passes}
+    t0 = time.perf_counter()
+    res = fit(X, W0.shape[1], W0=W0, V0=V0, method="hals", n_steps=limit, options=options,
+              callback=lambda step, W, V, loss: loss <= target)
+    seconds = time.perf_counter() - t0
     if res.loss[-1] > target:
         raise RuntimeError(f"nmf_lib's HALS did not reach MSE {target:g} in {limit} steps")
     assert mse(X, res.W, res.V) <= target * (1 + 1e-6), "the recorded loss disagrees with the direct MSE"

@@ -2,33 +2,43 @@
 
 Notation (the book's): X is m x n (m features, n samples), X ~ W V with W (m x d)
 holding the basis vectors in its columns and V (d x n) the coefficients.
+
+One module per idea: ``data`` (the post's Gaussian mixture), ``updates`` (the rules as
+the book prints them), ``steppers`` (their buffered twins, which ``fit`` runs, and the
+registry of methods), ``loop`` (``fit`` and what it records), ``starts`` (starting
+points), ``metrics`` (losses, correlation and matching), ``rank`` (choosing d),
+``animate`` (the animations) and ``baselines`` (what the library is measured against).
 """
 
 from .animate import StepAnimation, basis_animation, html_video, reconstruction_animation
-from .data import MU, SIGMA, Mixture, gaussian_basis, gaussian_mixture
-from .fit import METHODS, FitResult, ZeroLockWarning, fit, hals_passes
-from .init import INITS, initialize, nndsvd, random_init
-from .metrics import Match, hoyer_sparsity, match_components, mse, mse_from_products, squared_norm
-from .metrics import kl_divergence
+from .data import CENTRES, WIDTHS, Mixture, gaussian_basis, gaussian_mixture
+from .loop import FitResult, ZeroLockWarning, fit
+from .metrics import (
+    Match, best_assignment, column_scale, correlation_matrix, hoyer_sparsity, kl_divergence,
+    match_components, mse, mse_from_products, squared_norm,
+)
 from .rank import (
     RankConsensus, average_linkage, cluster_labels, connectivity, consensus_by_rank, consensus_matrix,
     cophenetic_correlation, cophenetic_distances, dendrogram_order, error_by_rank,
 )
-from .updates import guard, update_V, update_W
-from .updates import hals_update_V, hals_update_W, kl_update_V, kl_update_W
+from .starts import INITS, initialize, nndsvd, random_init
+from .steppers import METHODS, hals_pass_counts
+from .updates import (
+    guard, hals_update_V, hals_update_W, kl_update_V, kl_update_W, mu_update_V, mu_update_W,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "StepAnimation", "basis_animation", "html_video", "reconstruction_animation",
-    "MU", "SIGMA", "Mixture", "gaussian_basis", "gaussian_mixture",
-    "FitResult", "ZeroLockWarning", "fit",
-    "METHODS", "hals_passes",
-    "INITS", "initialize", "nndsvd", "random_init",
-    "Match", "hoyer_sparsity", "match_components", "mse", "mse_from_products", "squared_norm",
+    "CENTRES", "WIDTHS", "Mixture", "gaussian_basis", "gaussian_mixture",
+    "FitResult", "ZeroLockWarning", "fit", "METHODS", "hals_pass_counts",
+    "Match", "best_assignment", "column_scale", "correlation_matrix", "hoyer_sparsity",
+    "kl_divergence", "match_components", "mse", "mse_from_products", "squared_norm",
     "RankConsensus", "average_linkage", "cluster_labels", "connectivity", "consensus_by_rank",
     "consensus_matrix", "cophenetic_correlation", "cophenetic_distances", "dendrogram_order",
     "error_by_rank",
-    "guard", "update_V", "update_W",
-    "hals_update_V", "hals_update_W", "kl_update_V", "kl_update_W", "kl_divergence",
+    "INITS", "initialize", "nndsvd", "random_init",
+    "guard", "hals_update_V", "hals_update_W", "kl_update_V", "kl_update_W", "mu_update_V",
+    "mu_update_W",
 ]

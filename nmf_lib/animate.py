@@ -12,9 +12,10 @@ shows fit step ``anim.steps[i]``; ``anim.draw_frame_at(i)`` sets the figure to f
 Their figure is closed before they return, so no static copy is displayed with the video.
 
 Scale.  W V = (W D)(D^{-1} V) for any positive diagonal D, so a fit fixes the *shape* of
-each learned column, not its size.  For display, each learned column w is multiplied at
-every frame by the least-squares factor c = <w, g> / <w, w> that best fits its matched
-true vector g (``fit_scale``); the true vectors keep their own units.
+each learned column, not its size.  For display, each learned column w is divided at
+every frame by its factor s = <g, w> / <g, g> against its matched true vector g
+(``metrics.column_scale``, the convention of ``Match.scale``: w ~= s g), so it is drawn
+in g's units; the true vectors keep their own units.
 """
 
 from __future__ import annotations
@@ -26,19 +27,10 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from .fit import FitResult
-from .metrics import Match, match_components
+from .loop import FitResult
+from .metrics import Match, column_scale, correlation_matrix, match_components
 
-__all__ = ["StepAnimation", "basis_animation", "reconstruction_animation", "html_video", "fit_scale"]
-
-
-def fit_scale(learned: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Per column k, the factor c_k minimising ||c_k learned[:, k] - true[:, k]||^2 (0 for a zero column)."""
-    learned = np.asarray(learned, dtype=np.float64)
-    true = np.asarray(true, dtype=np.float64)
-    ll = np.einsum("ij,ij->j", learned, learned)
-    lt = np.einsum("ij,ij->j", learned, true)
-    return np.where(ll > 0, lt / np.where(ll > 0, ll, 1.0), 0.0)
+__all__ = ["StepAnimation", "basis_animation", "reconstruction_animation", "html_video"]
 
 
 def _pyplot():
@@ -108,8 +100,8 @@ def basis_animation(result: FitResult, G, t=None, *, steps=None, match: Match | 
                     fps: float = 15, figsize=(9.0, 3.6), dpi: int = 100):
     """Animate the learned basis (columns of W) converging onto the true one ``G`` (m x d).
 
-    Left: the true g_k dashed, the matched learned columns solid, each scaled by
-    ``fit_scale`` at every frame (see the module docstring), labelled with their
+    Left: the true g_k dashed, the matched learned columns solid, each put in g_k's
+    units at every frame (``metrics.column_scale``, see the module docstring), labelled with their
     correlation to g_k at that frame.  Right: the MSE per step on a log axis, drawn up
     to the current step, with a marker at it.
 
@@ -161,10 +153,10 @@ def basis_animation(result: FitResult, G, t=None, *, steps=None, match: Match | 
 
     def update(i):
         W = W_hist[idx[i]][:, order]
-        scale = fit_scale(W, G)
-        corr = _column_corr(G, W)
+        scale = column_scale(G, W)
+        corr = np.diag(correlation_matrix(G, W))
         for k, line in enumerate(learned):
-            line.set_ydata(scale[k] * W[:, k])
+            line.set_ydata(W[:, k] / scale[k] if scale[k] > 0 else np.zeros(m))
             legend.get_texts()[k].set_text(f"w{k + 1}: r = {corr[k]:.3f}")
         s = int(shown[i])
         done.set_data(steps_all[: s + 1], loss[: s + 1])
@@ -186,14 +178,6 @@ def _freeze_layout(fig, update) -> None:
     update(0)
     fig.draw_without_rendering()
     fig.set_layout_engine("none")
-
-
-def _column_corr(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Pearson correlation of column k of A with column k of B (0 where one has no spread)."""
-    A = A - A.mean(axis=0)
-    B = B - B.mean(axis=0)
-    den = np.linalg.norm(A, axis=0) * np.linalg.norm(B, axis=0)
-    return np.where(den > 0, np.einsum("ij,ij->j", A, B) / np.where(den > 0, den, 1.0), 0.0)
 
 
 def reconstruction_animation(result: FitResult, X, t=None, *, steps=None, ncols: int = 3,

@@ -1,7 +1,8 @@
 """Synthetic data for the experiment of the 2017 post: sums of Gaussian bumps.
 
-Each sample is x_i = sum_k nu_ik g_k, where g_k = N(t | mu_k, sigma_k) is a Gaussian
-pdf evaluated on t = linspace(0, 1, m) and nu_ik ~ U(0, 1).  In matrix form
+Each sample is x_i = sum_k nu_ik g_k, where g_k = N(t | c_k, s_k) is a Gaussian pdf
+with centre c_k and width (standard deviation) s_k, evaluated on t = linspace(0, 1, m),
+and nu_ik ~ U(0, 1).  In matrix form
 X = G @ Nu, with X of shape (m, n), G (m, d) and Nu (d, n).
 """
 
@@ -11,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MU", "SIGMA", "Mixture", "gaussian_basis", "gaussian_mixture"]
+__all__ = ["CENTRES", "WIDTHS", "Mixture", "gaussian_basis", "gaussian_mixture"]
 
-#: centres and widths of the post's four Gaussian basis vectors
-MU = (0.15, 0.25, 0.6, 0.9)
-SIGMA = (0.2, 0.15, 0.1, 0.3)
+#: centres (means) and widths (standard deviations) of the post's four Gaussian basis vectors
+CENTRES = (0.15, 0.25, 0.6, 0.9)
+WIDTHS = (0.2, 0.15, 0.1, 0.3)
 
 
 @dataclass(frozen=True)
@@ -32,33 +33,35 @@ class Mixture:
     t: np.ndarray
 
 
-def gaussian_basis(m: int = 512, mu=MU, sigma=SIGMA) -> tuple[np.ndarray, np.ndarray]:
-    """Return (t, G): the grid t = linspace(0, 1, m) and G[:, k] = N(t | mu_k, sigma_k)."""
-    mu = np.asarray(mu, dtype=float)
-    sigma = np.asarray(sigma, dtype=float)
-    if mu.ndim != 1 or mu.shape != sigma.shape or mu.size == 0:
-        raise ValueError(f"mu and sigma must be 1-D of the same non-zero length, got {mu.shape} and {sigma.shape}")
-    if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(sigma))) or np.any(sigma <= 0):
-        raise ValueError("mu must be finite and every sigma finite and > 0")
+def gaussian_basis(m: int = 512, *, centres=CENTRES, widths=WIDTHS) -> tuple[np.ndarray, np.ndarray]:
+    """Return (t, G): the grid t = linspace(0, 1, m) and G[:, k] = N(t | centres[k], widths[k])."""
+    centres = np.asarray(centres, dtype=float)
+    widths = np.asarray(widths, dtype=float)
+    if centres.ndim != 1 or centres.shape != widths.shape or centres.size == 0:
+        raise ValueError(f"centres and widths must be 1-D of the same non-zero length, "
+                         f"got shapes {centres.shape} and {widths.shape}")
+    if not (np.all(np.isfinite(centres)) and np.all(np.isfinite(widths))) or np.any(widths <= 0):
+        raise ValueError("centres must be finite and every width finite and > 0")
     if int(m) != m or m < 2:
         raise ValueError(f"m must be an integer >= 2, got {m!r}")
     t = np.linspace(0.0, 1.0, int(m))
-    z = (t[:, None] - mu[None, :]) / sigma[None, :]
-    G = np.exp(-0.5 * z**2) / (sigma[None, :] * np.sqrt(2 * np.pi))
+    z = (t[:, None] - centres[None, :]) / widths[None, :]
+    G = np.exp(-0.5 * z**2) / (widths[None, :] * np.sqrt(2 * np.pi))
     return t, G
 
 
 def gaussian_mixture(
-    n: int = 16384, m: int = 512, mu=MU, sigma=SIGMA, *, seed=None, dtype=np.float64
+    *, m: int = 512, n: int = 16384, centres=CENTRES, widths=WIDTHS, seed=None, dtype=np.float64
 ) -> Mixture:
-    """The post's data: n samples x_i = sum_k nu_ik g_k with nu_ik ~ U(0, 1).
+    """The post's data: X (m x n) with columns x_i = sum_k nu_ik g_k, nu_ik ~ U(0, 1).
 
-    ``seed`` is anything ``numpy.random.default_rng`` accepts (an int or a Generator).
+    The sizes are keyword-only (``gaussian_mixture(m=512, n=4096)``), so they cannot be
+    swapped by accident.  ``seed`` is anything ``numpy.random.default_rng`` accepts.
     """
     if int(n) != n or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     rng = np.random.default_rng(seed)
-    t, G = gaussian_basis(m, mu, sigma)
+    t, G = gaussian_basis(m, centres=centres, widths=widths)
     Nu = rng.uniform(0.0, 1.0, size=(G.shape[1], int(n)))
     X = G @ Nu
     dtype = np.dtype(dtype)

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["mse", "squared_norm", "mse_from_products", "kl_divergence", "xlogx_sum", "Match",
-           "match_components", "hoyer_sparsity"]
+__all__ = ["mse", "squared_norm", "mse_from_products", "kl_divergence", "xlogx_sum",
+           "correlation_matrix", "best_assignment", "column_scale", "Match", "match_components",
+           "hoyer_sparsity"]
 
 
 def squared_norm(X: np.ndarray, block: int = 1 << 13) -> float:
@@ -77,26 +78,16 @@ def kl_divergence(X, W, V) -> float:
     return max(float(D), 0.0) / X.size
 
 
-@dataclass(frozen=True)
-class Match:
-    """Learned basis vectors matched to true ones.
+def correlation_matrix(A, B) -> np.ndarray:
+    """C[i, j]: the Pearson correlation of column i of A with column j of B (m x d and m x d').
 
-    ``order[k]`` is the learned column matched to true column k;
-    ``correlation[k]`` is their Pearson correlation;
-    ``scale[k]`` is the least-squares factor with learned[:, order[k]] ~= scale[k] * true[:, k].
+    A column with no spread (constant) correlates 0 with everything.  The correlation
+    of paired columns is the diagonal: ``np.diag(correlation_matrix(A, B))``.
     """
-
-    order: np.ndarray
-    correlation: np.ndarray
-    scale: np.ndarray
-
-    @property
-    def worst(self) -> float:
-        return float(self.correlation.min())
-
-
-def _pearson(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Correlation between every column of A and every column of B (columns with no spread give 0)."""
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    if A.ndim != 2 or B.ndim != 2 or A.shape[0] != B.shape[0]:
+        raise ValueError(f"A and B must be 2-D with the same number of rows, got shapes {A.shape} and {B.shape}")
     A = A - A.mean(axis=0)
     B = B - B.mean(axis=0)
     na = np.linalg.norm(A, axis=0)
@@ -107,13 +98,16 @@ def _pearson(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return C
 
 
-def _assignment(score: np.ndarray) -> np.ndarray:
-    """Maximise the total score over one-to-one assignments rows -> columns (rows <= columns).
+def best_assignment(score) -> np.ndarray:
+    """The one-to-one assignment of rows to columns (rows <= columns) with the largest
+    total score: returns col, with row i assigned to column col[i].
 
-    The Hungarian algorithm (Kuhn-Munkres, O(k^2 l)) with potentials, on cost = -score.
-    Returns col[i] for each row i.
+    The Hungarian algorithm (Kuhn-Munkres, O(k^2 l)) with potentials, on cost = -score;
+    it replaces trying all l! / (l - k)! assignments.
     """
     cost = -np.asarray(score, dtype=float)
+    if cost.ndim != 2 or cost.shape[0] > cost.shape[1] or not np.all(np.isfinite(cost)):
+        raise ValueError(f"score must be a finite 2-D array with no more rows than columns, got shape {cost.shape}")
     k, l = cost.shape
     INF = np.inf
     u = np.zeros(k + 1)
@@ -153,6 +147,51 @@ def _assignment(score: np.ndarray) -> np.ndarray:
     return col
 
 
+def column_scale(true, learned) -> np.ndarray:
+    """Per column k, the least-squares factor s_k with learned[:, k] ~= s_k * true[:, k]
+    (0 for a zero true column): s_k = <true_k, learned_k> / <true_k, true_k>.
+
+    W V = (W D)(D^{-1} V) for any positive diagonal D, so a fit fixes each learned
+    column's shape, not its size; dividing learned[:, k] by s_k puts it in true's units.
+    """
+    T = np.asarray(true, dtype=np.float64)
+    L = np.asarray(learned, dtype=np.float64)
+    if T.shape != L.shape or T.ndim != 2:
+        raise ValueError(f"true and learned must be 2-D of the same shape, got {T.shape} and {L.shape}")
+    tt = np.einsum("ij,ij->j", T, T)
+    return np.einsum("ij,ij->j", T, L) / np.where(tt > 0, tt, 1.0)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Learned basis vectors matched to true ones.
+
+    ``order[k]`` is the learned column matched to true column k;
+    ``correlation[k]`` is their Pearson correlation;
+    ``scale[k]`` is the least-squares factor with learned[:, order[k]] ~= scale[k] * true[:, k]
+    (``column_scale``).  ``align(W, V)`` applies both: the learned factors in the true
+    order and in the true units.
+    """
+
+    order: np.ndarray
+    correlation: np.ndarray
+    scale: np.ndarray
+
+    @property
+    def worst(self) -> float:
+        return float(self.correlation.min())
+
+    def align(self, W, V=None):
+        """W[:, order] / scale (and scale * V[order]): the matched columns in true's order
+        and units, with the rows of V scaled the opposite way so W V is unchanged.
+        Returns W alone when V is not given."""
+        s = np.where(self.scale != 0, self.scale, 1.0)
+        W_aligned = np.asarray(W)[:, self.order] / s
+        if V is None:
+            return W_aligned
+        return W_aligned, np.asarray(V)[self.order] * s[:, None]
+
+
 def match_components(true, learned) -> Match:
     """Match the columns of ``learned`` (m x d') to those of ``true`` (m x d), d <= d',
     up to permutation and scale, maximising the total Pearson correlation."""
@@ -162,12 +201,10 @@ def match_components(true, learned) -> Match:
         raise ValueError(f"true and learned must be 2-D with the same number of rows, got {T.shape} and {L.shape}")
     if T.shape[1] > L.shape[1]:
         raise ValueError(f"cannot match {T.shape[1]} true components to only {L.shape[1]} learned ones")
-    C = _pearson(T, L)
-    order = _assignment(C)
+    C = correlation_matrix(T, L)
+    order = best_assignment(C)
     corr = C[np.arange(T.shape[1]), order]
-    tt = np.einsum("ij,ij->j", T, T)
-    scale = np.einsum("ij,ij->j", T, L[:, order]) / np.where(tt > 0, tt, 1.0)
-    return Match(order=order, correlation=corr, scale=scale)
+    return Match(order=order, correlation=corr, scale=column_scale(T, L[:, order]))
 
 
 def hoyer_sparsity(A, axis: int = 0) -> np.ndarray:

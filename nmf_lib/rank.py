@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import as_data, check_rank
-from .fit import fit
+from .loop import fit
 
 __all__ = [
     "error_by_rank", "cluster_labels", "connectivity", "consensus_matrix",

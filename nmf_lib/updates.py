@@ -11,13 +11,18 @@ smallest normal number, so the entry becomes 0 instead of NaN.
 
 Below them: HALS for the same objective (``hals_update_W``, ``hals_update_V``) and the
 multiplicative rules for the Kullback-Leibler divergence (``kl_update_W``, ``kl_update_V``).
+
+These are the rules as the book prints them.  ``fit`` runs their buffered twins in
+``steppers.py`` (``mu_steps``, ``hals_steps``, ``kl_steps``): the same arithmetic with
+preallocated buffers, tested equal to these functions step by step.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["update_W", "update_V", "guard", "hals_update_W", "hals_update_V", "kl_update_W", "kl_update_V", "kl_ratio"]
+__all__ = ["mu_update_W", "mu_update_V", "guard", "hals_rows", "hals_update_W", "hals_update_V",
+           "kl_ratio", "kl_update_W", "kl_update_V"]
 
 
 def guard(denominator: np.ndarray) -> np.ndarray:
@@ -25,12 +30,12 @@ def guard(denominator: np.ndarray) -> np.ndarray:
     return np.maximum(denominator, np.finfo(denominator.dtype).tiny, out=denominator)
 
 
-def update_W(X: np.ndarray, W: np.ndarray, V: np.ndarray) -> np.ndarray:
+def mu_update_W(X: np.ndarray, W: np.ndarray, V: np.ndarray) -> np.ndarray:
     """One multiplicative step for W:  W * (X V^T) / (W (V V^T))."""
     return W * (X @ V.T) / guard(W @ (V @ V.T))
 
 
-def update_V(X: np.ndarray, W: np.ndarray, V: np.ndarray) -> np.ndarray:
+def mu_update_V(X: np.ndarray, W: np.ndarray, V: np.ndarray) -> np.ndarray:
     """One multiplicative step for V:  V * (W^T X) / ((W^T W) V)."""
     return V * (W.T @ X) / guard((W.T @ W) @ V)
 
@@ -51,7 +56,7 @@ def update_V(X: np.ndarray, W: np.ndarray, V: np.ndarray) -> np.ndarray:
 # makes (V V^T)_kk = 0 and the whole numerator 0: ``guard`` keeps w_k as it is.
 # --------------------------------------------------------------------------------------
 
-def _hals_rows(F: np.ndarray, num: np.ndarray, G: np.ndarray, passes: int, delta: float) -> np.ndarray:
+def hals_rows(F: np.ndarray, num: np.ndarray, G: np.ndarray, passes: int, delta: float) -> np.ndarray:
     """HALS passes over the rows of F (d x p), in place:
     F_k <- max(0, F_k + (num_k - G_k F) / G_kk), for k = 0 .. d-1, repeated."""
     diag = guard(np.diag(G).copy())
@@ -73,14 +78,14 @@ def _hals_rows(F: np.ndarray, num: np.ndarray, G: np.ndarray, passes: int, delta
 def hals_update_W(X: np.ndarray, W: np.ndarray, V: np.ndarray, passes: int = 1, delta: float = 0.0) -> np.ndarray:
     """HALS for W: w_k <- max(0, w_k + ((X V^T)_k - W (V V^T)_k) / (V V^T)_kk), one column
     at a time, for up to ``passes`` passes reusing X V^T and V V^T (returns a new array)."""
-    Wt = _hals_rows(W.T.copy(), (X @ V.T).T, V @ V.T, passes, delta)
+    Wt = hals_rows(W.T.copy(), (X @ V.T).T, V @ V.T, passes, delta)
     return np.ascontiguousarray(Wt.T)
 
 
 def hals_update_V(X: np.ndarray, W: np.ndarray, V: np.ndarray, passes: int = 1, delta: float = 0.0) -> np.ndarray:
     """HALS for V: v_k <- max(0, v_k + ((W^T X)_k - (W^T W)_k V) / (W^T W)_kk), one row
     at a time, for up to ``passes`` passes reusing W^T X and W^T W (returns a new array)."""
-    return _hals_rows(V.copy(), W.T @ X, W.T @ W, passes, delta)
+    return hals_rows(V.copy(), W.T @ X, W.T @ W, passes, delta)
 
 
 # --------------------------------------------------------------------------------------

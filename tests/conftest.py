@@ -33,6 +33,32 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+class Data:
+    """The test suite's data, from seeds: one helper for every test file (``data`` fixture)."""
+
+    @staticmethod
+    def noisy(m: int = 40, n: int = 60, d: int = 5, seed: int = 0, dtype=np.float64) -> np.ndarray:
+        """Rank-d non-negative data plus uniform noise: the loss stays well above rounding."""
+        rng = np.random.default_rng(seed)
+        X = rng.uniform(size=(m, d)) @ rng.uniform(size=(d, n)) + 0.3 * rng.uniform(size=(m, n))
+        return X.astype(dtype)
+
+    @staticmethod
+    def uniform(m: int, n: int, seed: int, *, dtype=np.float64, zero_rows=(), zero_cols=(),
+                scale: float = 1.0) -> np.ndarray:
+        """U(0, scale) entries, with the given rows and columns all zero."""
+        rng = np.random.default_rng(seed)
+        X = rng.uniform(0.0, 1.0, size=(m, n)) * scale
+        X[list(zero_rows), :] = 0.0
+        X[:, list(zero_cols)] = 0.0
+        return X.astype(dtype)
+
+
+@pytest.fixture(scope="session")
+def data() -> type[Data]:
+    return Data
+
+
 @pytest.fixture
 def small_X() -> np.ndarray:
     """A 12 x 20 non-negative float64 array that is close to rank 3 plus noise."""

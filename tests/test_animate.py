@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import nmf_lib as nl  # noqa: E402
-from nmf_lib.animate import fit_scale  # noqa: E402
+from nmf_lib.metrics import column_scale  # noqa: E402
 
 # builders whose animation a test never encodes are garbage-collected unrendered: expected here
 pytestmark = pytest.mark.filterwarnings("ignore:Animation was deleted without rendering:UserWarning")
@@ -27,17 +27,6 @@ def case():
     return mix, res
 
 
-def test_fit_scale_is_the_least_squares_factor():
-    rng = np.random.default_rng(0)
-    L, T = rng.uniform(size=(30, 3)), rng.uniform(size=(30, 3))
-    L[:, 2] = 0.0
-    c = fit_scale(L, T)
-    for k in range(2):
-        best = np.linalg.lstsq(L[:, [k]], T[:, k], rcond=None)[0][0]
-        assert c[k] == pytest.approx(best)
-    assert c[2] == 0.0
-
-
 def test_basis_animation_draws_the_recorded_columns(case):
     mix, res = case
     before = plt.get_fignums()
@@ -50,10 +39,10 @@ def test_basis_animation_draws_the_recorded_columns(case):
     for i in (0, 3, N_STEPS):
         anim.draw_frame_at(i)
         W = res.W_history[i][:, order]
-        scale = fit_scale(W, mix.G)
+        scale = column_scale(mix.G, W)  # learned ~= scale * true: drawn as learned / scale
         for k, line in enumerate(anim.artists["learned"]):
             np.testing.assert_allclose(line.get_xdata(), mix.t)
-            np.testing.assert_allclose(line.get_ydata(), scale[k] * W[:, k])
+            np.testing.assert_allclose(line.get_ydata(), W[:, k] / scale[k])
             r = np.corrcoef(W[:, k], mix.G[:, k])[0, 1]
             assert anim.artists["legend_texts"][k].get_text() == f"w{k + 1}: r = {r:.3f}"
         x, y = anim.artists["marker"].get_data()
@@ -69,7 +58,7 @@ def test_a_subset_of_steps_maps_frames_to_those_steps(case):
     anim.draw_frame_at(1)
     order = anim.match.order
     W = res.W_history[2][:, order]
-    np.testing.assert_allclose(anim.artists["learned"][0].get_ydata(), fit_scale(W, mix.G)[0] * W[:, 0])
+    np.testing.assert_allclose(anim.artists["learned"][0].get_ydata(), W[:, 0] / column_scale(mix.G, W)[0])
     assert list(anim.artists["marker"].get_data()[0]) == [2]
 
 

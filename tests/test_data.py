@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nmf_lib
-from nmf_lib import MU, SIGMA, gaussian_basis, gaussian_mixture
+from nmf_lib import CENTRES, WIDTHS, gaussian_basis, gaussian_mixture
 
 
 def _normal_cdf(x):
@@ -16,8 +16,8 @@ def _normal_cdf(x):
 
 
 def test_the_posts_parameters():
-    assert MU == (0.15, 0.25, 0.6, 0.9)
-    assert SIGMA == (0.2, 0.15, 0.1, 0.3)
+    assert CENTRES == (0.15, 0.25, 0.6, 0.9)
+    assert WIDTHS == (0.2, 0.15, 0.1, 0.3)
 
 
 def test_basis_grid_and_values():
@@ -25,14 +25,14 @@ def test_basis_grid_and_values():
     assert t.shape == (512,) and G.shape == (512, 4)
     np.testing.assert_array_equal(t, np.linspace(0.0, 1.0, 512))
     i = 100
-    for k, (mu, s) in enumerate(zip(MU, SIGMA)):
+    for k, (mu, s) in enumerate(zip(CENTRES, WIDTHS)):
         expected = math.exp(-0.5 * ((t[i] - mu) / s) ** 2) / (s * math.sqrt(2 * math.pi))
         assert G[i, k] == pytest.approx(expected, rel=1e-14)
 
 
-def test_basis_peaks_at_mu():
+def test_basis_peaks_at_the_centres():
     t, G = gaussian_basis(2001)  # grid spacing 0.0005; every mu is on the grid
-    for k, (mu, s) in enumerate(zip(MU, SIGMA)):
+    for k, (mu, s) in enumerate(zip(CENTRES, WIDTHS)):
         assert t[np.argmax(G[:, k])] == pytest.approx(mu, abs=1e-12)
         assert G[:, k].max() == pytest.approx(1.0 / (s * math.sqrt(2 * math.pi)), rel=1e-12)
     assert G.max() == pytest.approx(1.0 / (0.1 * math.sqrt(2 * math.pi)))  # about 4, as in the post
@@ -40,7 +40,7 @@ def test_basis_peaks_at_mu():
 
 def test_each_column_integrates_to_one_on_a_wide_grid():
     """On [0, 1] the widest bumps are cut off, so use narrow ones well inside it."""
-    _, G = gaussian_basis(4001, mu=(0.3, 0.5, 0.7), sigma=(0.02, 0.05, 0.05))  # >= 6 sigma from the ends
+    _, G = gaussian_basis(4001, centres=(0.3, 0.5, 0.7), widths=(0.02, 0.05, 0.05))  # >= 6 sigma from the ends
     integrals = np.trapezoid(G, dx=1.0 / 4000, axis=0)
     np.testing.assert_allclose(integrals, 1.0, atol=1e-6)
 
@@ -48,7 +48,7 @@ def test_each_column_integrates_to_one_on_a_wide_grid():
 def test_default_columns_integrate_to_the_normal_mass_inside_the_unit_interval():
     t, G = gaussian_basis(20001)
     integrals = np.trapezoid(G, t, axis=0)
-    expected = [_normal_cdf((1 - mu) / s) - _normal_cdf(-mu / s) for mu, s in zip(MU, SIGMA)]
+    expected = [_normal_cdf((1 - mu) / s) - _normal_cdf(-mu / s) for mu, s in zip(CENTRES, WIDTHS)]
     np.testing.assert_allclose(integrals, expected, rtol=1e-7)
 
 
@@ -95,9 +95,9 @@ def test_mixture_float32():
 
 
 def test_mixture_custom_basis():
-    mix = gaussian_mixture(n=10, m=40, mu=(0.5, 0.2), sigma=(0.1, 0.05), seed=0)
+    mix = gaussian_mixture(n=10, m=40, centres=(0.5, 0.2), widths=(0.1, 0.05), seed=0)
     assert mix.G.shape == (40, 2) and mix.Nu.shape == (2, 10)
-    _, G = gaussian_basis(40, mu=(0.5, 0.2), sigma=(0.1, 0.05))
+    _, G = gaussian_basis(40, centres=(0.5, 0.2), widths=(0.1, 0.05))
     np.testing.assert_array_equal(mix.G, G)
 
 

@@ -132,6 +132,53 @@ def test_match_maximises_the_total_correlation(d, extra, seed):
     assert match.correlation.sum() == pytest.approx(best, rel=1e-10)
 
 
+def test_correlation_matrix_is_numpys_corrcoef_between_the_two_sets():
+    rng = np.random.default_rng(3)
+    A, B = rng.uniform(size=(25, 3)), rng.uniform(size=(25, 5))
+    expected = np.corrcoef(np.column_stack([A, B]).T)[:3, 3:]
+    np.testing.assert_allclose(nmf_lib.correlation_matrix(A, B), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="same number of rows"):
+        nmf_lib.correlation_matrix(A, B[:-1])
+
+
+@given(st.integers(1, 5), st.integers(0, 2), st.integers(0, 2**32 - 1))
+def test_best_assignment_is_the_brute_force_optimum(k, extra, seed):
+    score = np.random.default_rng(seed).normal(size=(k, k + extra))
+    col = nmf_lib.best_assignment(score)
+    best = max(sum(score[i, p[i]] for i in range(k)) for p in itertools.permutations(range(k + extra), k))
+    assert len(set(col.tolist())) == k
+    assert score[np.arange(k), col].sum() == pytest.approx(best, rel=1e-12)
+
+
+def test_best_assignment_refuses_more_rows_than_columns():
+    with pytest.raises(ValueError, match="no more rows than columns"):
+        nmf_lib.best_assignment(np.ones((3, 2)))
+
+
+def test_column_scale_is_the_least_squares_factor():
+    rng = np.random.default_rng(0)
+    T, L = rng.uniform(size=(30, 3)), rng.uniform(size=(30, 3))
+    T[:, 2] = 0.0
+    s = nmf_lib.column_scale(T, L)
+    for k in range(2):  # learned ~= s * true
+        assert s[k] == pytest.approx(np.linalg.lstsq(T[:, [k]], L[:, k], rcond=None)[0][0])
+    assert s[2] == 0.0
+
+
+def test_align_puts_the_learned_factors_in_the_true_order_and_units():
+    G = _g()
+    rng = np.random.default_rng(1)
+    Nu = rng.uniform(size=(4, 9))
+    perm, scales = np.array([2, 0, 3, 1]), np.array([0.5, 3.0, 7.25, 0.01])
+    W, V = G[:, perm] * scales, Nu[perm] / scales[:, None]   # the same product G Nu
+    match = match_components(G, W)
+    W_al, V_al = match.align(W, V)
+    np.testing.assert_allclose(W_al, G, rtol=1e-12)
+    np.testing.assert_allclose(V_al, Nu, rtol=1e-12)
+    np.testing.assert_allclose(W_al @ V_al, W @ V, rtol=1e-12)
+    np.testing.assert_allclose(match.align(W), G, rtol=1e-12)
+
+
 def test_match_constant_learned_column_counts_as_uncorrelated():
     G = _g()
     L = np.column_stack([G[:, :3], np.ones(128)])

@@ -17,14 +17,14 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from nmf_lib import fit, gaussian_mixture, mse, random_init, update_V, update_W
+from nmf_lib import fit, gaussian_mixture, mse, random_init, mu_update_V, mu_update_W
 
 EPS32 = float(np.finfo(np.float32).eps)
 
 
 def experiment(n=2048, m=512, d=4, dtype=np.float64):
     """The post's experiment (4 Gaussian bumps on 512 points), with fewer samples."""
-    X = gaussian_mixture(n, m, seed=0, dtype=dtype).X
+    X = gaussian_mixture(m=m, n=n, seed=0, dtype=dtype).X
     W0, V0 = random_init(X.shape, d, seed=1, dtype=dtype)
     return X, W0, V0
 
@@ -44,8 +44,8 @@ def test_fast_iterates_equal_the_reference_rules(layout, n_steps):
     res = fit(X, 4, W0=W0, V0=V0, n_steps=n_steps, callback=keep)
     W, V = W0.copy(), V0.copy()
     for step in range(1, n_steps + 1):
-        W = update_W(X, W, V)
-        V = update_V(X, W, V)
+        W = mu_update_W(X, W, V)
+        V = mu_update_V(X, W, V)
         if step in seen:
             W_fast, V_fast, loss = seen[step]
             np.testing.assert_allclose(W_fast, W, rtol=1e-10, atol=0, err_msg=f"W, step {step}")

@@ -300,10 +300,10 @@ def test_initialize_validates_x():
     [
         (dict(m=1), r"m must be an integer >= 2"),
         (dict(m=10.5), r"m must be an integer >= 2"),
-        (dict(sigma=(0.1, 0.0, 0.1, 0.1)), r"every sigma finite and > 0"),
-        (dict(mu=(0.1, np.nan, 0.2, 0.3)), r"mu must be finite"),
-        (dict(mu=(0.1, 0.2), sigma=(0.1,)), r"mu and sigma must be 1-D of the same non-zero length"),
-        (dict(mu=(), sigma=()), r"mu and sigma must be 1-D of the same non-zero length"),
+        (dict(widths=(0.1, 0.0, 0.1, 0.1)), r"every width finite and > 0"),
+        (dict(centres=(0.1, np.nan, 0.2, 0.3)), r"centres must be finite"),
+        (dict(centres=(0.1, 0.2), widths=(0.1,)), r"centres and widths must be 1-D of the same non-zero length"),
+        (dict(centres=(), widths=()), r"centres and widths must be 1-D of the same non-zero length"),
     ],
 )
 def test_gaussian_basis_bad_arguments(kwargs, fragment):
@@ -315,6 +315,12 @@ def test_gaussian_basis_bad_arguments(kwargs, fragment):
 def test_gaussian_mixture_bad_n(n):
     with pytest.raises(ValueError, match=r"n must be a positive integer"):
         nmf_lib.gaussian_mixture(n=n, m=8, seed=0)
+
+
+def test_gaussian_mixture_sizes_are_keyword_only():
+    """m x n everywhere else: a positional (n, m) call would swap them silently."""
+    with pytest.raises(TypeError):
+        nmf_lib.gaussian_mixture(16, 8)
 
 
 def test_no_warning_or_error_on_valid_integer_and_bool_input():

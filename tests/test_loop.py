@@ -1,4 +1,4 @@
-"""nmf_lib.fit: the training loop's promises.
+"""nmf_lib.fit (nmf_lib/loop.py): the training loop's promises.
 
 The loss never increases, the factors stay non-negative and finite, dtypes and shapes
 are as documented, the caller's arrays are untouched, the cheap loss equals the
@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import nmf_lib
-from nmf_lib import ZeroLockWarning, fit, mse, update_V, update_W
+from nmf_lib import METHODS, ZeroLockWarning, fit, mse, mu_update_V, mu_update_W
+
+ALL = sorted(METHODS)
 
 EPS32 = float(np.finfo(np.float32).eps)  # 1.19e-7
 
@@ -46,14 +48,17 @@ def make_data(m: int, n: int, seed: int, *, dtype=np.float64, zero_rows=(), zero
     return X.astype(dtype)
 
 
-def loss_scale(X, loss) -> float:
-    """The size the cheap loss's rounding error is proportional to (see above)."""
-    return max(float(loss[0]), float(np.mean(np.square(np.asarray(X, dtype=np.float64)))))
+def loss_scale(X, loss, method: str = "mu") -> float:
+    """The size the cheap loss's rounding error is proportional to (see above); for the KL
+    divergence, sum X log X - sum X log WV - sum X + sum WV, it is the mean of X."""
+    X = np.asarray(X, dtype=np.float64)
+    data_scale = float(np.mean(X)) if METHODS[method].loss == "kl" else float(np.mean(np.square(X)))
+    return max(float(loss[0]), data_scale)
 
 
-def assert_monotone(loss: np.ndarray, X) -> None:
+def assert_monotone(loss: np.ndarray, X, method: str = "mu") -> None:
     rtol = MONOTONE_RTOL[np.dtype(np.asarray(X).dtype)]
-    tol = rtol * loss_scale(X, loss)
+    tol = rtol * loss_scale(X, loss, method)
     steps = np.diff(loss)
     worst = int(np.argmax(steps)) if steps.size else 0
     assert np.all(steps <= tol), (
@@ -92,43 +97,46 @@ def problems(draw):
     return X.astype(dtype), rank, seed
 
 
-@given(problems())
-def test_loss_never_increases_and_factors_stay_non_negative(problem):
+@pytest.mark.parametrize("method", ALL)
+@given(problem=problems())
+def test_loss_never_increases_and_factors_stay_non_negative(method, problem):
     X, rank, seed = problem
-    res = fit(X, rank, n_steps=40, seed=seed)
+    res = fit(X, rank, n_steps=40, seed=seed, method=method)
     assert res.loss.dtype == np.float64 and res.loss.shape == (41,)
-    assert_monotone(res.loss, X)
+    assert_monotone(res.loss, X, method)
     assert np.all(np.isfinite(res.loss)) and np.all(res.loss >= 0)
     for F in (res.W, res.V):
         assert F.dtype == X.dtype
         assert np.all(np.isfinite(F)) and np.all(F >= 0)
 
 
+@pytest.mark.parametrize("method", ALL)
 @given(
-    arrays(
+    X=arrays(
         np.float64,
         st.tuples(st.integers(1, 10), st.integers(1, 10)),
         elements=st.one_of(st.just(0.0), st.floats(1e-4, 1e4, allow_subnormal=False)),
     ),
-    st.integers(1, 5),
-    st.sampled_from([np.float32, np.float64]),
+    rank=st.integers(1, 5),
+    dtype=st.sampled_from([np.float32, np.float64]),
 )
-def test_loss_never_increases_on_arbitrary_entries(X, rank, dtype):
+def test_loss_never_increases_on_arbitrary_entries(method, X, rank, dtype):
     """Entries hypothesis picks freely: exact zeros mixed with values over 8 decades."""
     X = X.astype(dtype)
-    res = fit(X, rank, n_steps=30, seed=0)
-    assert_monotone(res.loss, X)
+    res = fit(X, rank, n_steps=30, seed=0, method=method)
+    assert_monotone(res.loss, X, method)
     assert np.all(np.isfinite(res.W)) and np.all(res.W >= 0)
     assert np.all(np.isfinite(res.V)) and np.all(res.V >= 0)
 
 
+@pytest.mark.parametrize("method", ALL)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("init", ["random", "random_scaled", "nndsvda"])
-def test_loss_never_increases_on_the_books_data(dtype, init):
+def test_loss_never_increases_on_the_books_data(method, dtype, init):
     """The post's data (smaller n so the test is quick), every positive start."""
-    X = nmf_lib.gaussian_mixture(n=256, m=64, seed=3, dtype=dtype).X
-    res = fit(X, 4, n_steps=200, init=init, seed=1)
-    assert_monotone(res.loss, X)
+    X = nmf_lib.gaussian_mixture(m=64, n=256, seed=3, dtype=dtype).X
+    res = fit(X, 4, n_steps=200, init=init, seed=1, method=method)
+    assert_monotone(res.loss, X, method)
     assert res.loss[-1] < 0.05 * res.loss[0]  # and it does go down
 
 
@@ -142,16 +150,18 @@ def test_loss_never_increases_on_the_books_data(dtype, init):
         (np.int8, np.float64), (bool, np.float64),
     ],
 )
-def test_dtypes_and_shapes(in_dtype, work_dtype):
+@pytest.mark.parametrize("method", ALL)
+def test_dtypes_and_shapes(in_dtype, work_dtype, method):
     X = (np.arange(35).reshape(5, 7) % 4).astype(in_dtype)
-    res = fit(X, 3, n_steps=6, seed=0)
+    res = fit(X, 3, n_steps=6, seed=0, method=method)
     assert res.W.dtype == work_dtype and res.V.dtype == work_dtype
     assert res.W.shape == (5, 3) and res.V.shape == (3, 7)
     assert res.loss.dtype == np.float64 and res.loss.shape == (7,)
-    assert res.n_steps == 6 and res.stop_reason == "n_steps" and res.method == "mu"
+    assert res.n_steps == 6 and res.stop_reason == "n_steps" and res.method == method
     assert res.W.flags.c_contiguous and res.V.flags.c_contiguous
     # the loss is that of X itself, not of a rounded copy
-    np.testing.assert_allclose(res.loss[-1], mse(X.astype(np.float64), res.W, res.V), rtol=1e-5)
+    objective = nmf_lib.kl_divergence if METHODS[method].loss == "kl" else mse
+    np.testing.assert_allclose(res.loss[-1], objective(X.astype(np.float64), res.W, res.V), rtol=1e-5)
 
 
 def test_explicit_start_is_cast_to_the_working_dtype():
@@ -194,14 +204,15 @@ def test_random_start_is_the_posts(small_X):
 
 # ----------------------------------------------------------------------------- caller's data
 
+@pytest.mark.parametrize("method", ALL)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
-def test_callers_arrays_are_untouched_and_not_aliased(dtype):
+def test_callers_arrays_are_untouched_and_not_aliased(dtype, method):
     rng = np.random.default_rng(0)
     X = (rng.uniform(size=(6, 9)) * 10).astype(dtype)
     W0 = rng.uniform(size=(6, 2)).astype(np.float64 if dtype == np.int64 else dtype)
     V0 = rng.uniform(size=(2, 9)).astype(W0.dtype)
     X_copy, W0_copy, V0_copy = X.copy(), W0.copy(), V0.copy()
-    res = fit(X, 2, n_steps=10, W0=W0, V0=V0, record_steps="all", record_samples=[0, 3])
+    res = fit(X, 2, n_steps=10, W0=W0, V0=V0, record_steps="all", record_samples=[0, 3], method=method)
     np.testing.assert_array_equal(X, X_copy)
     np.testing.assert_array_equal(W0, W0_copy)
     np.testing.assert_array_equal(V0, V0_copy)
@@ -223,12 +234,13 @@ def test_random_start_results_do_not_alias_x():
     assert not np.shares_memory(res.W, X) and not np.shares_memory(res.V, X)
 
 
-def test_read_only_input_is_accepted():
+@pytest.mark.parametrize("method", ALL)
+def test_read_only_input_is_accepted(method):
     X = np.random.default_rng(2).uniform(size=(6, 8))
     W0, V0 = np.full((6, 2), 0.5), np.full((2, 8), 0.5)
     for A in (X, W0, V0):
         A.flags.writeable = False
-    res = fit(X, 2, n_steps=5, W0=W0, V0=V0)
+    res = fit(X, 2, n_steps=5, W0=W0, V0=V0, method=method)
     assert res.W.flags.writeable and res.loss[-1] < res.loss[0]
 
 
@@ -287,8 +299,8 @@ def test_iterates_are_the_plain_rules_w_first_then_v(dtype, rtol):
     res = fit(X, 4, n_steps=12, W0=W0, V0=V0, callback=callback)
     W, V = W0.copy(), V0.copy()
     for step in range(1, 13):
-        W = update_W(X, W, V)
-        V = update_V(X, W, V)
+        W = mu_update_W(X, W, V)
+        V = mu_update_V(X, W, V)
         _, W_fit, V_fit, _ = seen[step]
         np.testing.assert_allclose(W_fit, W, rtol=rtol, atol=0, err_msg=f"W at step {step}")
         np.testing.assert_allclose(V_fit, V, rtol=rtol, atol=0, err_msg=f"V at step {step}")
@@ -300,8 +312,8 @@ def test_v_first_would_be_different(small_X):
     rng = np.random.default_rng(1)
     W0, V0 = rng.uniform(size=(12, 3)), rng.uniform(size=(3, 20))
     res = fit(small_X, 3, n_steps=1, W0=W0, V0=V0)
-    V_first = update_V(small_X, W0, V0)
-    W_second = update_W(small_X, W0, V_first)
+    V_first = mu_update_V(small_X, W0, V0)
+    W_second = mu_update_W(small_X, W0, V_first)
     assert not np.allclose(res.W, W_second, rtol=1e-6)
 
 
@@ -562,7 +574,7 @@ def test_recovery_of_well_separated_gaussians(seed):
     true Gaussian.  Measured worst correlation after 100 / 200 / 400 steps:
     seed 0: 0.976 / 0.991 / 0.995;  seed 1: 0.904 / 0.975 / 0.991;
     seed 2: 0.931 / 0.980 / 0.993."""
-    mix = nmf_lib.gaussian_mixture(n=2048, m=128, sigma=(0.05,) * 4, seed=0)
+    mix = nmf_lib.gaussian_mixture(n=2048, m=128, widths=(0.05,) * 4, seed=0)
     res, corr = _correlations_along_the_way(mix, {100, 200, 400}, n_steps=400, seed=seed)
     assert np.all(corr[400] >= 0.99), corr[400]
     assert corr[100].min() < corr[200].min() < corr[400].min()

@@ -1,4 +1,4 @@
-"""Starting points for the factors W (m x d) and V (d x n).
+"""Starting points for the factors W (m x d) and V (d x n): ``fit(..., init=...)``.
 
 * ``"random"``: W and V uniform on [0, 1), as in the post (W drawn first, then V).
 * ``"random_scaled"``: the same, scaled by 2 sqrt(mean(X) / d) so that the mean of

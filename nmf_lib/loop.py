@@ -1,0 +1,202 @@
+"""The training loop: ``fit`` applies a method's steps and records what the book shows.
+
+``fit`` validates its input, builds a start, then runs the method's *stepper*
+(``steppers.py``): a generator that updates W and V in place and yields the loss after
+each full step, first at the start.  The loop stores the losses, stops on ``tol`` or a
+callback, and copies W (and chosen reconstructions) at the steps asked for.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validate import as_data, check_factor, check_rank, check_steps
+from .starts import INITS, initialize
+from .steppers import METHODS
+
+__all__ = ["fit", "FitResult", "ZeroLockWarning"]
+
+
+class ZeroLockWarning(UserWarning):
+    """A starting factor holds exact zeros, which multiplicative updates never move."""
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns.
+
+    W : (m, d) learned basis vectors in columns.   V : (d, n) coefficients.
+    loss : float64 array of the objective at the start and after each step
+        (``loss[0]`` at the start; ``n_steps + 1`` values unless the fit stopped early):
+        the MSE ||X - W V||_F^2 / (m n) for "mu" and "hals", the generalized
+        Kullback-Leibler divergence per entry D(X || W V) / (m n) for "kl"
+        (``metrics.kl_divergence``).  The MSE comes from products the updates compute
+        anyway, accumulated in float64; for float32 X those products are float32, so it
+        is accurate to a few float32 eps of mean(X**2): plenty to watch it fall, but use
+        ``metrics.mse`` for its value when the fit is nearly exact.
+    n_steps : the number of steps performed.   stop_reason : "n_steps", "tol" or "callback".
+    recorded_steps, W_history (r, m, d), reconstructions (r, m, s) of the columns
+    ``sample_indices`` of X: filled only when recording was asked for.
+    """
+
+    W: np.ndarray
+    V: np.ndarray
+    loss: np.ndarray
+    n_steps: int
+    stop_reason: str
+    method: str
+    recorded_steps: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
+    W_history: np.ndarray | None = None
+    reconstructions: np.ndarray | None = None
+    sample_indices: np.ndarray | None = None
+
+    def reconstruct(self) -> np.ndarray:
+        """W V: the (m, n) approximation of X."""
+        return self.W @ self.V
+
+
+def _recording_plan(record_steps, n_steps: int) -> np.ndarray:
+    if record_steps is None:
+        return np.empty(0, dtype=int)
+    if isinstance(record_steps, str):
+        if record_steps != "all":
+            raise ValueError(f"record_steps must be None, 'all', an int or a list of steps, got {record_steps!r}")
+        steps = range(n_steps + 1)
+    elif isinstance(record_steps, (int, np.integer)) and not isinstance(record_steps, bool):
+        if record_steps < 1:
+            raise ValueError(f"record_steps as an interval must be >= 1, got {record_steps}")
+        steps = list(range(0, n_steps + 1, int(record_steps))) + [n_steps]
+    else:
+        steps = list(record_steps) if isinstance(record_steps, Iterable) else [record_steps]
+        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in steps):
+            raise TypeError(f"record_steps must be None, 'all', an int or a list of integer steps, "
+                            f"got {record_steps!r}")
+        steps = [int(s) for s in steps]
+        bad = [s for s in steps if not 0 <= s <= n_steps]
+        if bad:
+            raise ValueError(f"record_steps must lie in [0, n_steps={n_steps}], got {bad[:5]}")
+    # the final state is always recorded
+    return np.unique(np.asarray(list(steps) + [n_steps], dtype=int))
+
+
+def fit(
+    X,
+    rank: int,
+    *,
+    n_steps: int = 256,
+    init: str = "random",
+    seed=None,
+    W0=None,
+    V0=None,
+    method: str = "mu",
+    options=None,
+    tol: float | None = None,
+    record_steps: None | str | int | Iterable[int] = None,
+    record_samples: Iterable[int] | None = None,
+    callback: Callable[[int, np.ndarray, np.ndarray, float], bool | None] | None = None,
+) -> FitResult:
+    """Factor X (m x n, entries >= 0) as W V with W (m x rank) and V (rank x n).
+
+    Parameters
+    ----------
+    X : array (m features x n samples). Note: scikit-learn's NMF takes samples x
+        features, i.e. X.T; its ``W`` is our ``V.T`` and its ``components_`` our ``W.T``.
+    rank : the inner dimension d.
+    n_steps : how many full steps (a W update then a V update) to apply.
+    init, seed : the start when W0 and V0 are not given: one of ``starts.INITS``, and
+        anything ``numpy.random.default_rng`` accepts.
+    W0, V0 : explicit starting factors (copied; the caller's arrays are never modified).
+    method : "mu" (Lee-Seung multiplicative updates for the squared error), "hals"
+        (hierarchical alternating least squares, same objective: exact minimisation
+        over one column of W / row of V at a time, several passes per step) or "kl"
+        (Lee-Seung multiplicative updates for the generalized Kullback-Leibler
+        divergence; ``loss`` then records D(X || W V) / (m n)); see ``METHODS``.
+    options : the method's own options, e.g. ``{"passes": 1, "delta": 0.1}`` for "hals"
+        (``METHODS[method].options`` lists them with their defaults).
+    tol : stop early once a step lowers the loss by less than ``tol`` times its value.
+    record_steps : None (default), "all", an interval k (every k-th step and the last),
+        or a list of steps; at each, and at the final step, W is copied into ``W_history``.
+    record_samples : indices of columns of X whose reconstructions W V[:, idx] are
+        stored at the recorded steps.
+    callback : called as ``callback(step, W, V, loss)`` after the start and after each
+        step, with read-only views; returning True stops the fit.
+    """
+    X = as_data(X)
+    m, n = X.shape
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {tuple(METHODS)}")
+    spec = METHODS[method]
+    stepper_options = spec.resolve_options(options)
+    n_steps = check_steps(n_steps)
+    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
+                            or not (np.isfinite(tol) and tol >= 0)):
+        raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
+    if (W0 is None) != (V0 is None):
+        raise ValueError("W0 and V0 must be given together (or neither)")
+    if W0 is not None:
+        rank = check_rank(rank)
+        W = check_factor(W0, "W0", (m, rank), X.dtype)
+        V = check_factor(V0, "V0", (rank, n), X.dtype)
+    else:
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+        rank = check_rank(rank, X.shape, need_at_most_min=init.startswith("nndsvd"))
+        W, V = initialize(X, rank, init, seed)
+        W = np.ascontiguousarray(W, dtype=X.dtype)
+        V = np.ascontiguousarray(V, dtype=X.dtype)
+    if not spec.moves_zeros:
+        zeros_W, zeros_V = int(np.count_nonzero(W == 0)), int(np.count_nonzero(V == 0))
+        if zeros_W or zeros_V:
+            warnings.warn(
+                f"the start has {zeros_W} zero entries in W and {zeros_V} in V; multiplicative "
+                f"updates never move an exact zero, so these stay 0 (use init='nndsvda' or a "
+                f"positive start)", ZeroLockWarning, stacklevel=2)
+
+    plan = _recording_plan(record_steps, n_steps)
+    samples = None if record_samples is None else np.asarray(list(record_samples), dtype=int)
+    if samples is not None and samples.size and (samples.min() < -n or samples.max() >= n):
+        raise ValueError(f"record_samples must index columns of X (0 <= i < {n})")
+    if samples is not None and plan.size == 0:
+        raise ValueError("record_samples needs record_steps to say when to record")
+    W_hist = np.empty((plan.size, m, rank), X.dtype) if plan.size else None
+    recon = np.empty((plan.size, m, samples.size), X.dtype) if samples is not None else None
+    recorded = []
+    wanted = set(plan.tolist())
+
+    def record(step):
+        i = len(recorded)
+        W_hist[i] = W
+        if recon is not None:
+            np.matmul(W, V[:, samples], out=recon[i])
+        recorded.append(step)
+
+    losses = np.empty(n_steps + 1)
+    stop_reason = "n_steps"
+    step = 0
+    for step, value in zip(range(n_steps + 1), spec.steps(X, W, V, **stepper_options)):
+        losses[step] = value
+        if step in wanted:
+            record(step)
+        if callback is not None:
+            Wv, Vv = W.view(), V.view()
+            Wv.flags.writeable = Vv.flags.writeable = False
+            if callback(step, Wv, Vv, value):
+                stop_reason = "callback"
+                break
+        if tol is not None and step > 0 and losses[step - 1] - value <= tol * losses[step - 1]:
+            stop_reason = "tol"
+            break
+    if plan.size and (not recorded or recorded[-1] != step):
+        record(step)  # stopped early: the final state takes the unused slot of step n_steps
+    r = len(recorded)
+    return FitResult(
+        W=W, V=V, loss=losses[: step + 1].copy(), n_steps=step, stop_reason=stop_reason,
+        method=method, recorded_steps=np.asarray(recorded, dtype=int),
+        W_history=None if W_hist is None else W_hist[:r],
+        reconstructions=None if recon is None else recon[:r], sample_indices=samples,
+    )

@@ -1,0 +1,292 @@
+"""The steppers ``fit`` runs: the rules of ``updates.py`` with preallocated buffers.
+
+Each method has two forms.  ``updates.py`` holds the rules as the book prints them
+(``mu_update_W`` / ``mu_update_V`` ...), one function per formula, each returning new
+arrays.  Here each method is a *stepper*: a generator that applies the same arithmetic
+in place on W and V, with buffers allocated once so that a step makes no m x n
+temporary and no transposed copy of X, and yields the loss after each full step
+(first at the start).  The loss is almost free: it comes from products the updates
+compute anyway (``metrics.mse_from_products``).  tests/test_methods.py checks, step by
+step, that every stepper computes what its readable rules compute.
+
+A method is a readable rule in ``updates.py``, a stepper here and one entry in
+``METHODS``, which also declares the options the stepper accepts (``fit(...,
+options=...)``) and whether the method can move an exact zero.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from .metrics import mse_from_products, squared_norm, xlogx_sum
+from .updates import guard
+
+__all__ = ["Method", "METHODS", "mu_steps", "hals_steps", "kl_steps", "hals_pass_counts", "HALS_DELTA",
+           "squared_loss"]
+
+
+def squared_loss(norm_X2: float, WtX, V, WtW, VVt, size: int, scratch) -> float:
+    """The MSE from products the step computed anyway (``metrics.mse_from_products``),
+    with <W^T X, V> accumulated in float64; ``scratch`` is a d x n buffer for float32."""
+    if WtX.dtype == np.float64:
+        dot = float(np.vdot(WtX, V))
+    else:
+        np.multiply(WtX, V, out=scratch)
+        dot = float(scratch.sum(dtype=np.float64))
+    return mse_from_products(norm_X2, dot, WtW, VVt, size)
+
+
+# ------------------------------------------------------------ multiplicative updates
+
+def mu_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray):
+    """Lee-Seung multiplicative updates, W first then V, in place on W and V: the
+    buffered twin of ``updates.mu_update_W`` and ``updates.mu_update_V``."""
+    m, n = X.shape
+    d = W.shape[1]
+    norm_X2 = squared_norm(X)
+    XVt = np.empty((m, d), X.dtype)
+    den_W = np.empty((m, d), X.dtype)
+    WtX = np.empty((d, n), X.dtype)
+    den_V = np.empty((d, n), X.dtype)
+
+    np.matmul(W.T, X, out=WtX)
+    WtW = W.T @ W
+    VVt = V @ V.T
+    yield squared_loss(norm_X2, WtX, V, WtW, VVt, X.size, den_V)
+    while True:
+        # W <- W * (X V^T) / (W (V V^T))
+        np.matmul(X, V.T, out=XVt)
+        np.matmul(W, VVt, out=den_W)
+        W *= XVt
+        W /= guard(den_W)
+        # V <- V * (W^T X) / ((W^T W) V)
+        np.matmul(W.T, X, out=WtX)
+        WtW = W.T @ W
+        np.matmul(WtW, V, out=den_V)
+        V *= WtX
+        V /= guard(den_V)
+        VVt = V @ V.T  # needed by the next W step, and by the loss
+        yield squared_loss(norm_X2, WtX, V, WtW, VVt, X.size, den_V)
+
+
+# ---------------------------------------------------------------------------- HALS
+
+#: stop the passes over a factor once a pass changes it by at most this fraction of
+#: what the first pass changed it (Gillis & Glineur 2012)
+HALS_DELTA = 0.1
+
+
+def hals_pass_counts(m: int, n: int, d: int, alpha: float = 0.5, most: int = 5) -> tuple[int, int]:
+    """How many HALS passes over W and over V one step may make (Gillis & Glineur 2012).
+
+    A pass over W costs about m d^2 operations, while the products it reuses, X V^T and
+    V V^T, cost about m n d + n d^2: repeating the cheap passes pays as long as their
+    total stays a fraction ``alpha`` of the products' cost.  Here a pass also costs a few
+    Python-level array operations per row, so the count is capped at ``most``: on the
+    post's experiment (512 x 16384, d = 4) more passes did not reduce the number of
+    steps to an MSE of 1e-5 (benchmarks/bench_hals.py).  Returns (passes_W, passes_V),
+    each at least 1.
+    """
+    rho_W = 1 + (m * n + n * d) / (m * (d + 1))
+    rho_V = 1 + (m * n + m * d) / (n * (d + 1))
+    return min(int(1 + alpha * rho_W), most), min(int(1 + alpha * rho_V), most)
+
+
+def _hals_rows_in_place(F: np.ndarray, num: np.ndarray, G: np.ndarray, passes: int, delta: float,
+                        row: np.ndarray, before: np.ndarray) -> None:
+    """In place on the rows of F (d x p): F_k <- max(0, F_k + (num_k - G_k F) / G_kk), the
+    arithmetic of ``updates.hals_rows`` with the buffers ``row`` (p,) and ``before`` (d, p)."""
+    diag = guard(np.diag(G).copy())
+    first = None
+    for _ in range(passes):
+        if passes > 1:
+            np.copyto(before, F)
+        for k in range(F.shape[0]):
+            # row = G_k F as d scaled adds: small BLAS calls cost more than they compute
+            np.multiply(F[0], G[k, 0], out=row)
+            for j in range(1, F.shape[0]):
+                row += G[k, j] * F[j]
+            np.subtract(num[k], row, out=row)
+            row /= diag[k]
+            row += F[k]
+            np.maximum(row, 0, out=F[k])
+        if passes == 1:
+            return
+        np.subtract(F, before, out=before)
+        np.multiply(before, before, out=before)  # (not a BLAS norm: threads stall on a busy machine)
+        change = float(before.sum(dtype=np.float64))  # squared
+        if first is None:
+            first = change
+        elif change <= delta * delta * first:
+            return
+
+
+def hals_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, passes=None, delta: float = HALS_DELTA):
+    """HALS (Cichocki & Phan 2009) with the repeated passes of Gillis & Glineur (2012), W
+    then V, in place on W and V: the buffered twin of ``updates.hals_update_W`` and
+    ``updates.hals_update_V``.
+
+    ``passes``: None (``hals_pass_counts(m, n, d)``), an int for both factors, or a pair
+    (passes over W, passes over V); ``delta``: stop a factor's passes early once a pass
+    changes it by at most ``delta`` times what its first pass did.  A step costs the two
+    products X V^T and W^T X, like a multiplicative step; the passes reuse them.
+    """
+    m, n = X.shape
+    d = W.shape[1]
+    if passes is None:
+        passes_W, passes_V = hals_pass_counts(m, n, d)
+    elif isinstance(passes, numbers.Integral):
+        passes_W = passes_V = int(passes)
+    else:
+        passes_W, passes_V = (int(p) for p in passes)
+    norm_X2 = squared_norm(X)
+    XVt = np.empty((m, d), X.dtype)
+    Wt = np.empty((d, m), X.dtype)
+    WtX = np.empty((d, n), X.dtype)
+    buf_V = np.empty((d, n), X.dtype)
+    buf_W = np.empty((d, m), X.dtype)
+    row_V = np.empty(n, X.dtype)
+    row_W = np.empty(m, X.dtype)
+
+    np.matmul(W.T, X, out=WtX)
+    WtW = W.T @ W
+    VVt = V @ V.T
+    yield squared_loss(norm_X2, WtX, V, WtW, VVt, X.size, buf_V)
+    while True:
+        # the columns of W are the rows of W^T: w_k <- max(0, w_k + ((X V^T)_k - W (V V^T)_k) / (V V^T)_kk)
+        np.matmul(X, V.T, out=XVt)
+        np.copyto(Wt, W.T)
+        _hals_rows_in_place(Wt, XVt.T, VVt, passes_W, delta, row_W, buf_W)
+        np.copyto(W, Wt.T)
+        # v_k <- max(0, v_k + ((W^T X)_k - (W^T W)_k V) / (W^T W)_kk)
+        np.matmul(W.T, X, out=WtX)
+        WtW = W.T @ W
+        _hals_rows_in_place(V, WtX, WtW, passes_V, delta, row_V, buf_V)
+        VVt = V @ V.T  # needed by the next W step, and by the loss
+        yield squared_loss(norm_X2, WtX, V, WtW, VVt, X.size, buf_V)
+
+
+def _check_passes(passes):
+    """None, a positive int, or a pair of positive ints (passes over W, passes over V)."""
+    if passes is None:
+        return None
+    pair = passes if isinstance(passes, (tuple, list)) else (passes,)
+    if len(pair) not in (1, 2) or not all(
+            isinstance(p, numbers.Integral) and not isinstance(p, bool) for p in pair):
+        raise TypeError(f"HALS option passes must be None, a positive integer or a pair of "
+                        f"positive integers (passes over W, passes over V), got {passes!r}")
+    if min(pair) < 1:
+        raise ValueError(f"HALS option passes must be >= 1, got {passes!r}")
+    return int(pair[0]) if len(pair) == 1 else (int(pair[0]), int(pair[1]))
+
+
+def _check_delta(delta) -> float:
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
+        raise TypeError(f"HALS option delta must be a real number in [0, 1], got {delta!r}")
+    if not 0 <= delta <= 1:
+        raise ValueError(f"HALS option delta must lie in [0, 1], got {delta!r}")
+    return float(delta)
+
+
+# ---------------------------------------------------------------- Kullback-Leibler
+
+def kl_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray):
+    """Lee-Seung multiplicative updates for the generalized KL divergence, W first then V,
+    in place: the buffered twin of ``updates.kl_update_W`` and ``updates.kl_update_V``.
+
+    Yields ``metrics.kl_divergence`` (per entry).  Each half-step needs the m x n ratio
+    X / (WV), which is inherent to this objective; the W V of the loss is the one the
+    next W half-step needs, so a step forms W V twice, like the rules themselves.
+    """
+    m, n = X.shape
+    size = X.size
+    xlogx = xlogx_sum(X)
+    sum_X = float(X.sum(dtype=np.float64))
+    WV = np.empty((m, n), X.dtype)
+    R = np.empty((m, n), X.dtype)
+    num_W = np.empty(W.shape, X.dtype)
+    num_V = np.empty(V.shape, X.dtype)
+
+    def ratio():
+        """R = X / WV with 0 where WV = 0 (as ``updates.kl_ratio``)."""
+        if WV.min() > 0:
+            np.divide(X, WV, out=R)
+        else:
+            R.fill(0)
+            np.divide(X, WV, out=R, where=WV > 0)
+
+    def loss():
+        """D(X || WV) / (mn) from WV: sum X log X - sum X log WV - sum X + sum WV."""
+        if WV.min() > 0:
+            np.log(WV, out=R)
+        else:  # 0 log 0 = 0; X_ij > 0 with (WV)_ij = 0 makes the divergence infinite
+            zero = WV <= 0
+            if np.any(X[zero] > 0):
+                return float("inf")
+            R.fill(0)
+            np.log(WV, out=R, where=~zero)
+        np.multiply(R, X, out=R)
+        x_log_wv = float(R.sum(dtype=np.float64))
+        sum_WV = float(W.sum(axis=0, dtype=np.float64) @ V.sum(axis=1, dtype=np.float64))
+        return max(xlogx - x_log_wv - sum_X + sum_WV, 0.0) / size
+
+    np.matmul(W, V, out=WV)
+    yield loss()
+    while True:
+        # W <- W * ((X / WV) V^T) / (row sums of V); WV is current (from the loss)
+        ratio()
+        np.matmul(R, V.T, out=num_W)
+        W *= num_W
+        W /= guard(V.sum(axis=1))[None, :]
+        # V <- V * (W^T (X / WV)) / (column sums of W)
+        np.matmul(W, V, out=WV)
+        ratio()
+        np.matmul(W.T, R, out=num_V)
+        V *= num_V
+        V /= guard(W.sum(axis=0))[:, None]
+        np.matmul(W, V, out=WV)
+        yield loss()
+
+
+# ---------------------------------------------------------------------- the registry
+
+@dataclass(frozen=True)
+class Method:
+    """One method of ``fit``: its stepper, what its loss is, and the options it takes.
+
+    ``options`` maps each option's name to (default, check), where ``check(value)``
+    returns the value to use or raises TypeError / ValueError naming the problem.
+    ``moves_zeros``: False for multiplicative rules, which never change an exact zero.
+    """
+
+    name: str
+    steps: Callable
+    loss: str
+    moves_zeros: bool
+    options: Mapping[str, tuple[object, Callable]] = field(default_factory=dict)
+
+    def resolve_options(self, options) -> dict:
+        """The stepper's keyword arguments: ``options`` checked and completed by the defaults."""
+        given = {} if options is None else options
+        if not isinstance(given, Mapping):
+            raise TypeError(f"options must be a mapping of option names to values, got {type(given).__name__}")
+        unknown = sorted(set(given) - set(self.options))
+        if unknown:
+            allowed = ", ".join(sorted(self.options)) or "none"
+            raise TypeError(f"method {self.name!r} has no option {', '.join(map(repr, unknown))}; "
+                            f"its options: {allowed}")
+        return {key: check(given[key]) if key in given else default
+                for key, (default, check) in self.options.items()}
+
+
+METHODS: Mapping[str, Method] = MappingProxyType({
+    "mu": Method("mu", mu_steps, "mse", moves_zeros=False),
+    "hals": Method("hals", hals_steps, "mse", moves_zeros=True,
+                   options={"passes": (None, _check_passes), "delta": (HALS_DELTA, _check_delta)}),
+    "kl": Method("kl", kl_steps, "kl", moves_zeros=False),
+})
