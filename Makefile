@@ -1,6 +1,7 @@
-# The two commands of the README:
+# The three commands of the README:
 #   make book   build the book (executes every notebook) into _build/html
 #   make test   run every test: the library, every notebook (nbval), the built book
+#   make lab    open the chapters in JupyterLab, with .venv as their kernel
 # Each creates or refreshes the local virtualenv .venv first.
 
 PYTHON ?= python3
@@ -11,11 +12,12 @@ PYTHON ?= python3
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+VENV      := .venv
+BIN       := $(VENV)/bin
+STAMP     := $(VENV)/.installed
+LAB_STAMP := $(VENV)/.installed-lab
 
-.PHONY: book test venv bench bench-hals clean clean-venv
+.PHONY: book test lab venv bench bench-hals clean clean-venv
 
 venv: $(STAMP)
 
@@ -26,6 +28,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+# JupyterLab on top of the same environment (`make lab`; `make test` tests it too)
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	touch $@
+
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "The book is built: open $(CURDIR)/_build/html/index.html"
@@ -34,12 +41,19 @@ book: $(STAMP)
 # the execution cache), so the tests of the built site (tests/test_site.py,
 # tests/test_browser.py) always check the current sources
 # tests/builtsite.py skips the site and browser tests when there is no built book (so
-# that `pytest tests` runs the library's tests on a fresh clone); NMF_FULL_TEST=1 turns
-# that skip into a failure here.
-test: book
+# that `pytest tests` runs the library's tests on a fresh clone), and the JupyterLab test
+# without the lab extra; NMF_FULL_TEST=1 turns those skips into failures here.
+test: book $(LAB_STAMP)
 	bash .ci/ensure-chromium
 	NMF_FULL_TEST=1 $(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book
+
+# JupyterLab on book/, the chapters' working directory (book/matplotlibrc applies, as in
+# the build). Its python3 kernel is this virtualenv's Python: Jupyter prefers the kernel
+# specs of the environment it runs in to a personal one in ~/.local/share/jupyter.
+# As root (containers, CI) it needs --allow-root. Extra options: make lab LAB_ARGS="--port=8899"
+lab: $(LAB_STAMP)
+	$(BIN)/jupyter-lab --ServerApp.root_dir=book $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fit.py
