@@ -17,7 +17,7 @@ BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 LAB_STAMP := $(VENV)/.installed-lab
 
-.PHONY: book test lab venv bench bench-hals clean clean-venv
+.PHONY: book test test-nb lab venv bench bench-hals clean clean-venv
 
 venv: $(STAMP)
 
@@ -47,6 +47,13 @@ test: book $(LAB_STAMP)
 	bash .ci/ensure-chromium
 	NMF_FULL_TEST=1 $(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider book
+
+# one chapter: the template checks of every chapter, then nbval executes this one
+#   make test-nb NB=book/experiment.ipynb
+test-nb: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make test-nb NB=book/<chapter>.ipynb" >&2; exit 2; }
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_notebooks.py
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider $(NB)
 
 # JupyterLab on book/, the chapters' working directory (book/matplotlibrc applies, as in
 # the build). Its python3 kernel is this virtualenv's Python: Jupyter prefers the kernel
