@@ -15,6 +15,7 @@ The browser test (test_browser.py) checks the same pages in a real browser.
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -22,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from builtsite import pages, redirect_target, site_dir, toc_documents
+from builtsite import REPO, pages, redirect_target, site_dir, toc_documents
 
 pytestmark = pytest.mark.book
 
@@ -222,3 +223,26 @@ def test_page_weight_counts_what_a_page_loads(tmp_path):
     assert missing == ["<video src> missing.mp4"]
     external = [url for _, url in loaded_urls(tmp_path, "index.html") if is_external(url)]
     assert external == ["https://cdn.example/x.css", "//fonts.example/f.woff2"]
+
+
+DOWNLOAD = re.compile(r'href="([^"]*_sources/[^"]+\.ipynb)"')
+
+
+def test_downloaded_chapters_keep_their_setup_cell(site, all_pages):
+    """The download button serves each chapter's .ipynb with the setup cell first (it
+    says what to install where nmf_lib is missing), while the page itself hides it."""
+    chapters = [page for page in all_pages if (REPO / page).with_suffix(".ipynb").is_file()]
+    assert chapters, "no chapter pages found"
+    for page in chapters:
+        html = (site / page).read_text(encoding="utf-8")
+        links = set(DOWNLOAD.findall(html))
+        assert len(links) == 1, f"{page}: download links to notebooks: {links}"
+        served = json.loads(local_file(site, page, links.pop()).read_text(encoding="utf-8"))
+        stored = json.loads((REPO / page).with_suffix(".ipynb").read_text(encoding="utf-8"))
+
+        def setup(nb):
+            return "".join(next(c for c in nb["cells"] if c["cell_type"] == "code")["source"])
+
+        assert setup(served) == setup(stored), f"{page}: the downloaded notebook lost its setup cell"
+        assert "this chapter needs" in setup(stored)
+        assert "this chapter needs" not in html, f"{page} shows the setup cell"
