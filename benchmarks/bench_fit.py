@@ -27,8 +27,6 @@ import argparse
 import os
 import platform
 import time
-import tracemalloc
-import warnings
 
 import numpy as np
 

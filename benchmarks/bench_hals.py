@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from nmf_lib import fit, gaussian_mixture, initialize, mse
 from nmf_lib.baselines import sklearn_nmf
 
