@@ -1,4 +1,5 @@
-"""Make the built book self-contained: it reads offline, from a server or from disk.
+"""Make the built book self-contained and accessible: it reads offline, from a server or
+from disk, and its generated markup passes axe-core.
 
 1. MathJax 3 is served from the site itself. Sphinx's default ``mathjax_path`` is a CDN
    address, so a reader without a network connection (or behind a strict proxy) would
@@ -23,8 +24,17 @@
    The book runs no live kernels (``launch_buttons.thebe: false``: they need a remote
    server), so its scripts and style sheet are dropped from the pages.
 
+3. The bibliography is a list of list items. docutils (0.21) writes each citation as
+   ``<div role="doc-biblioentry">`` inside ``<div role="list">``. ``doc-biblioentry`` is
+   deprecated in DPUB-ARIA 1.1 and not allowed on a div, and assistive technology that
+   drops it sees a list whose children are links (the backlinks), not items: axe-core's
+   critical ``aria-required-children`` and its minor ``aria-deprecated-role`` and
+   ``aria-allowed-role``. The citations are written with ``role="listitem"`` instead
+   (what DPUB-ARIA 1.1 says to use), everything else as docutils writes it.
+
 The browser test (tests/test_browser.py) fails on any request that leaves the site, is
-not found, or any script error, so a missing piece shows up there.
+not found, or any script error, so a missing piece shows up there; and it runs axe-core
+on every page.
 """
 
 from __future__ import annotations
@@ -32,6 +42,8 @@ from __future__ import annotations
 import shutil
 from importlib import metadata
 from pathlib import Path
+
+from docutils import nodes
 
 SOURCE_DISTRIBUTION = "sphinx-mathjax-offline"
 SOURCE_DIR = "sphinx-mathjax-offline/static/mathjax"
@@ -95,10 +107,25 @@ def _drop_thebe(app, pagename, templatename, context, doctree) -> None:
             context[key] = [asset for asset in context[key] if not _is_thebe(asset)]
 
 
+def _visit_citation(self, node) -> None:
+    """docutils' HTML5 visit_citation, with role="listitem" for "doc-biblioentry"."""
+    if not isinstance(node.previous_sibling(), type(node)):
+        self.body.append('<div role="list" class="citation-list">\n')
+    self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+
+
+def _depart_citation(self, node) -> None:
+    self.body.append("</div>\n")
+    if not isinstance(node.next_node(descend=False, siblings=True), type(node)):
+        self.body.append("</div>\n")
+
+
 def setup(app):
     app.setup_extension("sphinx.ext.mathjax")
     # after jupyter-book / myst have set their configuration values
     app.connect("config-inited", _use_local_mathjax, priority=900)
     app.connect("build-finished", _copy_mathjax)
     app.connect("html-page-context", _drop_thebe, priority=900)
+    # whatever translator class the theme sets, these replace its citation handlers
+    app.add_node(nodes.citation, override=True, html=(_visit_citation, _depart_citation))
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
