@@ -7,7 +7,8 @@ One module per idea: ``data`` (the post's Gaussian mixture), ``updates`` (the ru
 the book prints them), ``steppers`` (their buffered twins, which ``fit`` runs, and the
 registry of methods), ``loop`` (``fit`` and what it records), ``starts`` (starting
 points), ``metrics`` (losses, correlation and matching), ``rank`` (choosing d),
-``animate`` (the animations) and ``baselines`` (what the library is measured against).
+``animate`` (the animations), ``legibility`` (how small a figure's text is, recorded for
+the book's legibility test) and ``baselines`` (what the library is measured against).
 """
 
 from .animate import StepAnimation, basis_animation, html_video, reconstruction_animation

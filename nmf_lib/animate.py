@@ -27,6 +27,7 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from .legibility import text_size_record
 from .loop import FitResult
 from .metrics import Match, column_scale, correlation_matrix, match_components
 
@@ -261,13 +262,19 @@ def html_video(anim, *, label: str | None = None, autoplay: bool = False, loop: 
 
     Frames come at the animation's own rate.  ``label`` describes the video to screen
     readers (``aria-label``).  ``autoplay`` adds ``autoplay muted playsinline`` (what
-    browsers require to start a video by themselves).
+    browsers require to start a video by themselves).  The element carries the size of
+    the frames' smallest text and their dpi (``data-smallest-text-pt``, ``data-dpi``; see
+    ``nmf_lib.legibility``), for the book's legibility test.
     """
     import matplotlib as mpl
     from IPython.display import HTML
 
     with mpl.rc_context({"animation.ffmpeg_path": _ffmpeg_exe(), "animation.writer": "ffmpeg"}):
         tag = anim.to_html5_video(embed_limit=embed_limit_mb)
+        # the frames' dpi, as Animation.save chose it
+        dpi = mpl.rcParams["savefig.dpi"]
+        dpi = anim._fig.dpi if dpi == "figure" else dpi
+    record = text_size_record(anim._fig, dpi)  # the figure as the last frame drew it
     _pyplot().close(anim._fig)
     head = re.match(r"<video (width=\"\d+\" height=\"\d+\")[^>]*>", tag)
     if head is None:
@@ -275,5 +282,6 @@ def html_video(anim, *, label: str | None = None, autoplay: bool = False, loop: 
     options = ["controls"] + (["autoplay", "muted", "playsinline"] if autoplay else []) + (["loop"] if loop else [])
     if label:
         options.append(f'aria-label="{html.escape(label, quote=True)}"')
+    options += [f'data-{key}="{value}"' for key, value in record.items()]
     return HTML(f"<video {head.group(1)} {' '.join(options)} style=\"max-width: 100%; height: auto\">"
                 + tag[head.end():])

@@ -103,6 +103,11 @@ def test_html_video_is_an_embedded_h264_mp4_with_controls(case):
     assert html.startswith("<video ") and html.rstrip().endswith("</video>")
     assert re.match(r"<video [^>]*\bcontrols\b", html)
     assert "autoplay" not in html
+    # the frames' smallest text and dpi, for the book's legibility test (nmf_lib.legibility)
+    head = html.split(">")[0]
+    assert 'data-dpi="50"' in head
+    smallest = re.search(r'data-smallest-text-pt="([0-9.]+)"', head)
+    assert smallest and 5 <= float(smallest.group(1)) <= 20
     payload = re.search(r'src="data:video/mp4;base64,([^"]+)"', html)
     assert payload is not None
     markup = html.replace(payload.group(1), "")
