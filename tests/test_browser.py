@@ -13,7 +13,15 @@ blocked and reported, so a page that would break offline fails here. On each pag
 * every <video> and <audio> plays: after play(), its clock advances and frames (or
   audio) are decoded;
 * a full-page screenshot goes to _build/screenshots/{light,dark}/<page>.png (next to
-  the site's html/ directory), to look at.
+  the site's html/ directory), to look at;
+* with every folded part unfolded (code cells in <details>, solutions), axe-core finds
+  no critical or serious accessibility violation (moderate and minor ones are reported
+  as warnings); axe-core is the copy that the PyPI package axe-playwright-python ships,
+  put into the page by the test, so nothing is fetched;
+* every figure is legible as displayed (see `figure_text_problems`).
+
+Next to each screenshot, <page>.json records axe-core's violations by impact and the
+smallest text of every figure in CSS pixels.
 
 Two more checks: the book also reads from the file system (file://, no server, no
 network), and its search page finds words offline.
@@ -25,19 +33,24 @@ these tests on purpose (the skip reason is printed in the summary).
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
+import io
 import json
 import os
 import re
 import shutil
 import threading
+import warnings
+from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from builtsite import REPO, SITE_ENV, pages, redirect_target, site_dir
+from nmf_lib.legibility import DPI_KEY, SMALLEST_TEXT_KEY, css_px
 
 pytestmark = pytest.mark.book
 
@@ -57,6 +70,8 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 900}
 PLAY_SECONDS = 0.5  # a medium must play this long (or half of itself) within PLAY_TIMEOUT
 PLAY_TIMEOUT_MS = 15_000
+MIN_TEXT_PX = 9.0  # the smallest legible text in a figure, in CSS pixels as displayed
+FAILING_IMPACTS = ("critical", "serious")  # axe-core impacts that fail the test
 
 
 def _site_or_none() -> Path | None:
@@ -64,18 +79,12 @@ def _site_or_none() -> Path | None:
     return site if (site / "index.html").is_file() else None
 
 
-def _has_figures(site: Path, page: str) -> bool:
-    html = (site / page).read_text(encoding="utf-8", errors="replace")
-    return bool(re.search(r"<(img|video|audio|svg)\b", html.split("<article", 1)[-1]))
-
-
 # Collected from the built site; without one a single case fails and says how to build it.
-# Every page is checked in the light theme; pages with figures also in the dark theme
-# (the rest of a page looks the same in both, and each visit takes a few seconds).
+# Every page is checked in the light and in the dark theme (colours, and so contrast,
+# differ between them).
 _SITE = _site_or_none()
 CASES = (
-    [(page, "light") for page in pages(_SITE)]
-    + [(page, "dark") for page in pages(_SITE) if _has_figures(_SITE, page)]
+    [(page, theme) for theme in ("light", "dark") for page in pages(_SITE)]
     if _SITE
     else [("(no built book)", "light")]
 )
@@ -124,6 +133,19 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe.min.js as the PyPI package axe-playwright-python ships it (see pyproject.toml)."""
+    try:
+        script = resources.files("axe_playwright_python") / "axe.min.js"
+    except ModuleNotFoundError:
+        pytest.fail("axe-playwright-python is not installed (pip install -e '.[test]'); it "
+                    "ships the axe-core the accessibility check runs", pytrace=False)
+    if not script.is_file():
+        pytest.fail(f"axe-playwright-python ships no axe.min.js at {script}", pytrace=False)
+    return Path(str(script))
 
 
 @pytest.fixture(scope="session")
@@ -266,6 +288,40 @@ PLAY = """async (m) => {
   return out;
 }""" % {"seconds": PLAY_SECONDS, "timeout": PLAY_TIMEOUT_MS}
 
+# Unfold what the reader can unfold: code cells folded in <details>, and the admonitions
+# (solutions) that sphinx-togglebutton folds, by their own button.
+UNFOLD = """async () => {
+  for (const d of document.querySelectorAll('details')) d.open = true;
+  for (const item of document.querySelectorAll('.toggle.toggle-hidden')) {
+    const button = item.querySelector('.toggle-button');
+    if (button) button.click();
+  }
+  await new Promise(r => setTimeout(r, 100));
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return document.querySelectorAll('.toggle.toggle-hidden').length;
+}"""
+
+# Every <img> and <video> of the page's content: its width in its own pixels and as displayed
+# (CSS pixels); a video's recorded text size and dpi (html_video's data- attributes).
+FIGURES = """async () => {
+  const content = document.querySelector('article.bd-article') || document.querySelector('main')
+    || document.body;
+  const out = [];
+  for (const el of content.querySelectorAll('img, video')) {
+    const video = el.tagName === 'VIDEO';
+    if (video && el.readyState < 1) {
+      await Promise.race([new Promise(r => el.addEventListener('loadedmetadata', r, {once: true})),
+                          new Promise(r => setTimeout(r, 10000))]);
+    }
+    out.push({tag: el.tagName.toLowerCase(), src: video ? '' : (el.currentSrc || el.src),
+              natural: video ? el.videoWidth : el.naturalWidth,
+              displayed: el.getBoundingClientRect().width,
+              pt: el.dataset.smallestTextPt || null, dpi: el.dataset.dpi || null,
+              name: (el.getAttribute('alt') || el.getAttribute('aria-label') || '').slice(0, 70)});
+  }
+  return out;
+}"""
+
 RAW_TEX = [
     (re.compile(r"\$\$"), "$$"),
     (re.compile(r"\\[()\[\]]"), "\\( \\) \\[ \\]"),
@@ -299,6 +355,99 @@ def light_background(rgb) -> bool:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b >= 0.6
 
 
+def png_text(site: Path, src: str) -> dict:
+    """The PNG text chunks and the width of an image: a file of the site, or a data: URI."""
+    from PIL import Image  # matplotlib's own dependency
+
+    if src.startswith("data:"):
+        data = base64.b64decode(src.split(",", 1)[1])
+    else:
+        data = (site / unquote(urlsplit(src).path).lstrip("/")).read_bytes()
+    image = Image.open(io.BytesIO(data))
+    return {**getattr(image, "text", {}), "width": image.width}
+
+
+def figure_text_problems(site: Path, figures: list[dict]) -> tuple[list[str], list[dict]]:
+    """Every figure shown must be legible as displayed: its smallest text at least
+    MIN_TEXT_PX CSS pixels high at the width at which the page shows it.
+
+    Method. The smallest font size of a figure (points) and the dpi it was drawn at are
+    recorded when the book is built, from the figure itself: matplotlib's figure hook in
+    book/matplotlibrc writes them into every PNG as text chunks, measured on the drawing
+    that is saved (nmf_lib/legibility.py: every visible, non-empty text, tick labels
+    included, mathtext scripts at the size they are drawn); html_video writes them on the
+    <video>. The browser reports the width at which the page displays the image, in CSS
+    pixels; its width in its own pixels comes from the PNG file (or the video's frames).
+    The text is then size_pt * dpi / 72 * displayed / own width CSS pixels high (the
+    font's em size, as CSS font-size measures text). The window is VIEWPORT wide (the text
+    column is then about 670 px); narrower windows shrink every figure alike. A figure
+    shown without a recorded size fails too, so none escapes the check.
+    """
+    problems, records = [], []
+    for fig in figures:
+        if fig["displayed"] <= 0:  # not shown (after unfolding everything): nothing to read
+            continue
+        what = fig["name"] or fig["src"][-60:]
+        if fig["tag"] == "img":
+            chunks = png_text(site, fig["src"]) if fig["src"] else {}
+            pt, dpi, own = chunks.get(SMALLEST_TEXT_KEY), chunks.get(DPI_KEY), chunks.get("width")
+        else:
+            pt, dpi, own = fig["pt"], fig["dpi"], fig["natural"]
+        record = {"figure": what, "tag": fig["tag"], "smallest_text_pt": pt, "dpi": dpi,
+                  "own_px": own, "displayed_px": round(fig["displayed"], 1), "text_px": None}
+        records.append(record)
+        if pt is None or dpi is None or not own:
+            problems.append(
+                f"<{fig['tag']}> without a recorded text size ({SMALLEST_TEXT_KEY}, {DPI_KEY}): "
+                f"draw figures with pyplot in a chapter (book/matplotlibrc records them) and "
+                f"videos with nmf_lib.html_video; a book executed before they were recorded "
+                f"needs `make clean` and a new build: {what}")
+            continue
+        if pt == "none":  # a figure without text
+            continue
+        px = record["text_px"] = round(css_px(float(pt), float(dpi), float(own), fig["displayed"]), 2)
+        if px < MIN_TEXT_PX:
+            problems.append(
+                f"illegible figure: its smallest text ({pt} pt at {dpi} dpi) is {px:.1f} CSS px "
+                f"high as displayed (an image {own} px wide shown {fig['displayed']:.0f} px wide); "
+                f"it needs {MIN_TEXT_PX:g} px: a smaller figsize, larger fonts or a wider "
+                f"display: {what}")
+    return problems, records
+
+
+def run_axe(page, axe_script: Path) -> list[dict]:
+    """axe-core's violations on the page as it is now, each with its elements.
+
+    preload: false. axe-core otherwise fetches the page's style sheets again to build a
+    CSS object model, and resolves the theme's `@import "../basic.css"` (in
+    _static/styles/theme.css) against the page instead of the style sheet: a request for
+    a file that does not exist (the browser itself loads the right one). Only the rule
+    css-orientation-lock uses that model; the book sets no orientation.
+    """
+    page.add_script_tag(path=str(axe_script))
+    return page.evaluate("async () => (await axe.run(document, "
+                         "{resultTypes: ['violations'], preload: false})).violations")
+
+
+def axe_problems(violations: list[dict], where: str) -> tuple[list[str], dict[str, int]]:
+    """Failures for critical and serious violations (rule, elements); warnings for the rest;
+    and the number of elements at each impact."""
+    problems, counts = [], {impact: 0 for impact in ("critical", "serious", "moderate", "minor")}
+    for rule in violations:
+        impact, nodes = rule.get("impact") or "minor", rule["nodes"]
+        counts[impact] = counts.get(impact, 0) + len(nodes)
+        elements = "; ".join(
+            f"{' '.join(map(str, node['target']))} {node['html'][:90]!r}" for node in nodes[:4])
+        more = f" and {len(nodes) - 4} more" if len(nodes) > 4 else ""
+        text = (f"axe-core {impact} '{rule['id']}' ({rule['help']}; {rule['helpUrl'].split('?')[0]}) "
+                f"on {len(nodes)} element(s): {elements}{more}")
+        if impact in FAILING_IMPACTS:
+            problems.append(text)
+        else:
+            warnings.warn(f"{where}: {text}", stacklevel=2)
+    return problems, counts
+
+
 def open_page(browser, server, page_path: str, theme: str, lands_on: str | None = None):
     """Open a page (for a redirect page: wait until it has landed on `lands_on`)."""
     host = urlsplit(server).netloc
@@ -319,7 +468,7 @@ def open_page(browser, server, page_path: str, theme: str, lands_on: str | None 
 # ------------------------------------------------------------------------------- tests
 
 @pytest.mark.parametrize(("page_path", "theme"), CASES)
-def test_page_in_browser(site, server, browser, screenshots, page_path, theme):
+def test_page_in_browser(site, server, browser, screenshots, axe_script, page_path, theme):
     # the root index.html redirects: it must land on the book's first page
     visit = open_page(browser, server, page_path, theme, redirect_target(site, page_path))
     try:
@@ -373,6 +522,19 @@ def test_page_in_browser(site, server, browser, screenshots, page_path, theme):
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.evaluate("() => window.scrollTo(0, 0)")
         page.screenshot(path=str(shot), full_page=True, animations="disabled")
+
+        # accessibility and legibility of everything the reader can unfold
+        still_folded = page.evaluate(UNFOLD)
+        if still_folded:
+            problems.append(f"{still_folded} folded admonition(s) did not unfold on a click")
+        legibility, figures = figure_text_problems(site, page.evaluate(FIGURES))
+        problems += legibility
+        axe_failures, counts = axe_problems(run_axe(page, axe_script), f"{page_path} ({theme})")
+        problems += axe_failures
+        shot.with_suffix(".json").write_text(json.dumps(
+            {"page": page_path, "theme": theme, "axe_elements_by_impact": counts,
+             "smallest_text_px": min((f["text_px"] for f in figures if f["text_px"]), default=None),
+             "figures": figures}, indent=1), encoding="utf-8")
 
         assert not problems, f"{page_path} ({theme} theme):\n  " + "\n  ".join(problems)
     finally:
@@ -443,6 +605,54 @@ def test_detectors_of_raw_tex_and_bare_figures():
     assert not meaningful("") and not meaningful("plot")
     assert meaningful("Learned basis vectors over the true Gaussians")
     assert light_background((206, 214, 221)) and not light_background((18, 18, 18))
+
+
+def _figure_png(width_in: float, fontsize: float) -> str:
+    """A PNG data: URI of a pyplot figure drawn under the book's figure hook."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context({"figure.hooks": ["nmf_lib.legibility:record_text_size"]}):
+        fig, ax = plt.subplots(figsize=(width_in, 2.5), dpi=100)
+    ax.plot([0, 1], [1, 0])
+    ax.tick_params(labelsize=fontsize)
+    ax.set_title("a title", fontsize=fontsize + 2)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def test_accessibility_and_legibility_checks_flag_what_they_should(browser, axe_script):
+    """On a page made to fail, axe-core's critical and serious violations become failures
+    (naming rule and element), and the figure check flags the figure with small text."""
+    small = _figure_png(13, 8)  # 8 pt in a 1300 px image shown 670 px wide: 5.7 CSS px
+    fine = _figure_png(6.5, 9)  # 9 pt in a 650 px image shown 650 px wide: 12.5 CSS px
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_content(f"""<!DOCTYPE html><html lang="en"><head><title>test page</title></head>
+          <body><main><article class="bd-article"><h1>test page</h1>
+          <p style="color: #aaaaaa; background: #ffffff">grey on white, 2.3:1</p>
+          <button id="unnamed"></button>
+          <img src="{small}" alt="a wide figure with small text" style="width: 670px">
+          <img src="{fine}" alt="a narrow figure with larger text">
+          <img src="{fine}" alt="a figure not shown" style="display: none">
+          </article></main></body></html>""")
+        failures, counts = axe_problems(run_axe(page, axe_script), "test page")
+        assert any("serious 'color-contrast'" in f and "grey on white" in f for f in failures)
+        assert any("critical 'button-name'" in f and "#unnamed" in f for f in failures)
+        assert counts["critical"] >= 1 and counts["serious"] >= 1
+        problems, records = figure_text_problems(Path("."), page.evaluate(FIGURES))
+        assert len(records) == 2
+        assert len(problems) == 1 and "illegible figure" in problems[0], problems
+        assert "a wide figure with small text" in problems[0]
+        assert records[0]["text_px"] == pytest.approx(8 * 100 / 72 * 670 / 1300, abs=0.01)
+        assert records[1]["text_px"] == pytest.approx(9 * 100 / 72, abs=0.01)
+    finally:
+        context.close()
 
 
 def test_math_accessibility_works_offline(site, server, browser):
