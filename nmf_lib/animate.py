@@ -135,7 +135,7 @@ def basis_animation(result: FitResult, G, t=None, *, steps=None, match: Match | 
     ax_w.set_ylim(-0.05 * G.max(), 1.35 * G.max())
     ax_w.set_xlabel("t")
     ax_w.set_title("true g_k (dashed), learned w_k (solid, scaled to fit)", fontsize=10)
-    legend = ax_w.legend(learned, [""] * len(learned), loc="upper left", fontsize=8, ncols=2,
+    legend = ax_w.legend(learned, [""] * len(learned), loc="upper left", fontsize=9, ncols=2,
                          frameon=False)
 
     steps_all = np.arange(loss.size)
@@ -219,8 +219,8 @@ def reconstruction_animation(result: FitResult, X, t=None, *, steps=None, ncols:
         ax.set_title(f"sample {samples[j]}", fontsize=9)
         ax.set_xlim(t[0], t[-1])
         ax.set_ylim(-0.05 * top, 1.05 * top)
-        ax.tick_params(labelsize=8)
-    fig.legend(handles=axes.flat[0].get_lines(), loc="outside lower center", ncols=2, fontsize=8,
+        ax.tick_params(labelsize=9)
+    fig.legend(handles=axes.flat[0].get_lines(), loc="outside lower center", ncols=2, fontsize=9,
                frameon=False)
     title = fig.suptitle("")
     n_total = result.n_steps
