@@ -11,7 +11,8 @@ blocked and reported, so a page that would break offline fails here. On each pag
 * every image has loaded, and every figure has a caption or a meaningful alt text;
 * in the dark theme, no figure with a transparent background sits on the dark page;
 * every <video> and <audio> plays: after play(), its clock advances and frames (or
-  audio) are decoded;
+  audio) are decoded; and it works from the keyboard (in the tab order, with the
+  browser's controls, Space plays and pauses it);
 * a full-page screenshot goes to _build/screenshots/{light,dark}/<page>.png (next to
   the site's html/ directory), to look at;
 * with every folded part unfolded (code cells in <details>, solutions), axe-core finds
@@ -355,6 +356,25 @@ def light_background(rgb) -> bool:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b >= 0.6
 
 
+def keyboard_problems(page, handle, name: str) -> list[str]:
+    """A player works from the keyboard: it has the browser's controls, is in the tab
+    order, and Space on it plays and pauses it."""
+    state = handle.evaluate("m => { m.muted = true; m.pause(); m.focus(); return "
+                            "{controls: m.controls, tabIndex: m.tabIndex, "
+                            "focused: document.activeElement === m}; }")
+    if not (state["controls"] and state["tabIndex"] >= 0 and state["focused"]):
+        return [f"<{name}> cannot be reached with the keyboard (controls, tab order): {state}"]
+    toggled = []
+    for _ in range(2):
+        page.keyboard.press("Space")
+        page.wait_for_timeout(300)
+        toggled.append(handle.evaluate("m => m.paused"))
+    handle.evaluate("m => m.pause()")
+    if toggled != [False, True]:
+        return [f"<{name}>: Space did not play then pause it (paused after each press: {toggled})"]
+    return []
+
+
 def png_text(site: Path, src: str) -> dict:
     """The PNG text chunks and the width of an image: a file of the site, or a data: URI."""
     from PIL import Image  # matplotlib's own dependency
@@ -517,6 +537,7 @@ def test_page_in_browser(site, server, browser, screenshots, axe_script, page_pa
                 problems.append(f"<{name}> does not play: {played}")
             elif name == "video" and not played["width"]:
                 problems.append(f"<video> has no picture: {played}")
+            problems += keyboard_problems(page, handle, name)
 
         shot = screenshots / theme / Path(page_path).with_suffix(".png")
         shot.parent.mkdir(parents=True, exist_ok=True)
