@@ -420,8 +420,8 @@ def figure_text_problems(site: Path, figures: list[dict]) -> tuple[list[str], li
             problems.append(
                 f"<{fig['tag']}> without a recorded text size ({SMALLEST_TEXT_KEY}, {DPI_KEY}): "
                 f"draw figures with pyplot in a chapter (book/matplotlibrc records them) and "
-                f"videos with nmf_lib.html_video; a book executed before they were recorded "
-                f"needs `make clean` and a new build: {what}")
+                f"videos with nmf_lib.html_video (a book executed before they were recorded: "
+                f"`make book` re-executes it, book/matplotlibrc being an execution input): {what}")
             continue
         if pt == "none":  # a figure without text
             continue
