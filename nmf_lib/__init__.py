@@ -5,7 +5,8 @@ holding the basis vectors in its columns and V (d x n) the coefficients.
 
 One module per idea: ``data`` (the post's Gaussian mixture), ``updates`` (the rules as
 the book prints them), ``steppers`` (their buffered twins, which ``fit`` runs, and the
-registry of methods), ``loop`` (``fit`` and what it records), ``starts`` (starting
+registry of methods), ``fused`` (the optional compiled single-pass step, numba),
+``loop`` (``fit`` and what it records), ``starts`` (starting
 points), ``metrics`` (losses, correlation and matching), ``rank`` (choosing d),
 ``animate`` (the animations), ``legibility`` (how small a figure's text is, recorded for
 the book's legibility test) and ``baselines`` (what the library is measured against).

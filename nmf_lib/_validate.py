@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["as_data", "check_rank", "check_steps", "check_factor", "working_dtype"]
+__all__ = ["as_data", "check_rank", "check_steps", "check_factor", "check_kernel", "working_dtype", "KERNELS"]
 
 
 def _is_sparse(X) -> bool:
@@ -113,3 +113,16 @@ def check_factor(F, name: str, shape: tuple[int, int], dtype) -> np.ndarray:
     if out.dtype != working_dtype(arr.dtype):
         check_values(out, name)  # e.g. float64 entries too large for a float32 X
     return out
+
+
+KERNELS = ("auto", "numpy", "fused")
+
+
+def check_kernel(kernel) -> str:
+    """``fit``'s kernel: "auto" (the fused kernel where it is installed and pays,
+    ``fused.fused_pays``), "numpy" (the numpy steppers) or "fused" (the numba kernel)."""
+    if not isinstance(kernel, str):
+        raise TypeError(f"kernel must be one of {KERNELS}, got {kernel!r} of type {type(kernel).__name__}")
+    if kernel not in KERNELS:
+        raise ValueError(f"unknown kernel {kernel!r}; choose one of {KERNELS}")
+    return kernel

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_data, check_factor, check_rank, check_steps
+from ._validate import as_data, check_factor, check_kernel, check_rank, check_steps
+from .fused import select_steps
 from .starts import INITS, initialize
 from .steppers import METHODS
 
@@ -95,6 +96,7 @@ def fit(
     V0=None,
     method: str = "mu",
     options=None,
+    kernel: str = "auto",
     tol: float | None = None,
     record_steps: None | str | int | Iterable[int] = None,
     record_samples: Iterable[int] | None = None,
@@ -118,6 +120,11 @@ def fit(
         divergence; ``loss`` then records D(X || W V) / (m n)); see ``METHODS``.
     options : the method's own options, e.g. ``{"passes": 1, "delta": 0.1}`` for "hals"
         (``METHODS[method].options`` lists them with their defaults).
+    kernel : "auto" (default), "numpy" or "fused": for "mu" and "hals", "fused" runs the
+        compiled single-pass step of ``nmf_lib.fused`` (needs numba: ``pip install
+        'nmf-lib[fast]'``), "numpy" the steppers of ``steppers.py``; "auto" takes the fused
+        one where it measured faster (``fused.fused_pays``: by dtype, memory layout and
+        rank).  Both give the same iterates to rounding.
     tol : stop early once a step lowers the loss by less than ``tol`` times its value.
     record_steps : None (default), "all", an interval k (every k-th step and the last),
         or a list of steps; at each, and at the final step, W is copied into ``W_history``.
@@ -132,6 +139,7 @@ def fit(
         raise ValueError(f"unknown method {method!r}; choose one of {tuple(METHODS)}")
     spec = METHODS[method]
     stepper_options = spec.resolve_options(options)
+    kernel = check_kernel(kernel)
     n_steps = check_steps(n_steps)
     if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
                             or not (np.isfinite(tol) and tol >= 0)):
@@ -157,6 +165,7 @@ def fit(
                 f"updates never move an exact zero, so these stay 0 (use init='nndsvda' or a "
                 f"positive start)", ZeroLockWarning, stacklevel=2)
 
+    steps = select_steps(method, spec.steps, X, rank, kernel)
     plan = _recording_plan(record_steps, n_steps)
     samples = None if record_samples is None else np.asarray(list(record_samples), dtype=int)
     if samples is not None and samples.size and (samples.min() < -n or samples.max() >= n):
@@ -178,7 +187,7 @@ def fit(
     losses = np.empty(n_steps + 1)
     stop_reason = "n_steps"
     step = 0
-    for step, value in zip(range(n_steps + 1), spec.steps(X, W, V, **stepper_options)):
+    for step, value in zip(range(n_steps + 1), steps(X, W, V, **stepper_options)):
         losses[step] = value
         if step in wanted:
             record(step)
