@@ -9,11 +9,16 @@ so they live here once:
   MSE from a full reconstruction at every step;
 * ``ordered_full_mse``: the readable rules of ``updates.py`` (products in the cheap
   order), still with the MSE from a full reconstruction;
-* ``sklearn_nmf``: scikit-learn's NMF from the same start, in this book's notation.
+* ``sklearn_nmf``: scikit-learn's NMF from the same start, in this book's notation;
+* ``streaming_read``: one read of X per step and nothing else (``X.sum()``), the
+  lower bound of any method that reads X once per step;
+* ``fit_numpy``, ``fit_fused``: ``nmf_lib.fit`` with the numpy steppers or with the
+  fused kernel of ``nmf_lib.fused`` (one pass over X per step).
 
 Each variant takes (X, W, V, steps), works on its own copies and returns (W, V, loss),
 with the loss at the start and after every step.  ``best_time`` and ``peak_memory``
-time a call and measure the memory it allocates.
+time a call and measure the memory it allocates; ``best_times`` times several variants
+with their runs interleaved, so that a busy moment of a shared machine hits all alike.
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ import numpy as np
 
 from .updates import mu_update_V, mu_update_W
 
-__all__ = ["two_pass_floor", "post_as_written", "ordered_full_mse", "sklearn_nmf", "best_time",
-           "peak_memory"]
+__all__ = ["two_pass_floor", "streaming_read", "post_as_written", "ordered_full_mse", "fit_numpy",
+           "fit_fused", "sklearn_nmf", "best_time", "best_times", "peak_memory"]
 
 
 def two_pass_floor(X, W, V, steps):
@@ -35,6 +40,24 @@ def two_pass_floor(X, W, V, steps):
     for _ in range(steps):
         X @ V.T
         W.T @ X
+
+
+def streaming_read(X, W, V, steps):
+    """One streaming read of X per step (``X.sum()``), ``steps`` times; returns None."""
+    for _ in range(steps):
+        X.sum()
+
+
+def fit_numpy(X, W, V, steps):
+    """``nmf_lib.fit`` (multiplicative updates) with the numpy steppers; returns the loss."""
+    from .loop import fit
+    return fit(X, W.shape[1], W0=W, V0=V, n_steps=steps, kernel="numpy").loss
+
+
+def fit_fused(X, W, V, steps):
+    """``nmf_lib.fit`` with the fused single-pass kernel (needs numba); returns the loss."""
+    from .loop import fit
+    return fit(X, W.shape[1], W0=W, V0=V, n_steps=steps, kernel="fused").loss
 
 
 def post_as_written(X, W, V, steps):
@@ -83,6 +106,20 @@ def best_time(fn, args, repeats: int = 3):
         t0 = time.perf_counter()
         out = fn(*args)
         best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def best_times(variants, repeats: int = 3, clock=time.perf_counter):
+    """Time each of ``variants``, a mapping label -> (fn, args, steps), ``repeats``
+    times with the runs interleaved (every variant once, then again...); returns
+    {label: best seconds per step} and {label: what the last call returned}."""
+    best = {label: np.inf for label in variants}
+    out = {}
+    for _ in range(repeats):
+        for label, (fn, args, steps) in variants.items():
+            t0 = clock()
+            out[label] = fn(*args, steps)
+            best[label] = min(best[label], (clock() - t0) / steps)
     return best, out
 
 
