@@ -51,12 +51,14 @@ def test_every_method_has_a_readable_reference_and_an_objective():
 
 # ------------------------------------------------------------------ shared promises
 
-@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("method, kernel", [(method, kernel) for method in ALL for kernel in ("numpy", "auto")
+                                            if kernel == "numpy" or method in nmf_lib.fused.FUSED_STEPS])
 @pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-10), (np.float32, 2e-4)])
-def test_stepper_equals_readable_rules(data, method, dtype, rtol):
+def test_stepper_equals_readable_rules(data, method, kernel, dtype, rtol):
+    """Both kernels: the numpy stepper, and "auto" (the fused one where numba is installed)."""
     X = data.noisy(dtype=dtype)
     W, V = initialize(X, 4, "random", seed=4)
-    res = fit(X, 4, W0=W, V0=V, method=method, n_steps=12)
+    res = fit(X, 4, W0=W, V0=V, method=method, n_steps=12, kernel=kernel)
     for _ in range(12):
         W, V = READABLE[method](X, W, V)
     np.testing.assert_allclose(res.W, W, rtol=rtol, atol=rtol * np.abs(W).max())
