@@ -18,6 +18,7 @@ Variants (all from the same start W0, V0 ~ U(0, 1), the post's experiment):
   nmf_lib.fit fused   the same rules reading X once per step (kernel="fused",
                       nmf_lib/fused.py, compiled by numba)
   streaming read      X.sum() once per step: what reading X once costs
+  HALS numpy / fused  method="hals" (default passes) with either kernel
   scikit-learn MU     NMF(solver="mu", init="custom", tol=0) on X.T (its samples x
                       features layout, a C-contiguous copy made before timing); it
                       records no loss history
@@ -42,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 
 import numpy as np
 
@@ -169,7 +171,7 @@ def scaling(sizes, ranks, steps, repeats, clock):
                                  f"{t['floor'] * 1e3:.2f}", f"{t['numpy'] / t['floor']:.2f}",
                                  f"{t['fused'] / t['floor']:.2f}", f"{t['fused'] / t['numpy']:.2f}", auto])
                     del X
-            print(f"  ... {m} x {n} done (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+            print(f"  ... {m} x {n}, d = {d} done (load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     return rows
 
 
@@ -183,6 +185,7 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=3, help="best of this many runs (default 3)")
     p.add_argument("--no-scaling", action="store_true", help="skip the table of sizes and ranks")
     p.add_argument("--scaling-only", action="store_true", help="only the table of sizes and ranks")
+    p.add_argument("--large", action="store_true", help="add X 512 x 65536 to the table (256 MiB in float64)")
     p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                    help="wall clock (default) or this thread's CPU time (steadier on a busy "
                         "machine; valid with one BLAS thread)")
@@ -213,9 +216,11 @@ def main(argv=None):
     if args.no_scaling:
         return
     sizes = ((512, 1024), (512, 4096)) if args.quick else ((256, 16384), (512, 4096), (512, 16384),
-                                                         (2048, 4096), (512, 65536))
+                                                         (2048, 4096))
+    if args.large:
+        sizes += ((512, 65536),)
     ranks = (4, 8, 16, 32)
-    s_steps = 4 if args.quick else 8
+    s_steps = 4
     print(f"\nScaling: time per step against the floor of the same X (dtype, layout), "
           f"{s_steps} steps, best of {R}; 'auto' is what kernel='auto' runs (fused.FUSED_MAX_RANK)")
     rows = scaling(sizes, ranks, s_steps, R, clock)
@@ -245,6 +250,8 @@ def table_run(m, n, d, steps, slow_steps, R, clock):
                 variants["ordered + full MSE*"] = (ordered_full_mse, (X, W, V), slow_steps)
             variants["nmf_lib.fit numpy"] = (fit_numpy, (X, W, V), steps)
             variants["nmf_lib.fit fused"] = (fit_fused, (X, W, V), steps)
+            variants["HALS numpy*"] = (partial(fit_numpy, method="hals"), (X, W, V), slow_steps)
+            variants["HALS fused*"] = (partial(fit_fused, method="hals"), (X, W, V), slow_steps)
             if sklearn is not None and lay == "C":
                 XT = np.ascontiguousarray(X.T)  # scikit-learn's layout, copied before timing
                 variants["scikit-learn MU"] = (sklearn_mu, (XT, W, V), steps)
@@ -252,7 +259,7 @@ def table_run(m, n, d, steps, slow_steps, R, clock):
             for label, (fn, a, _) in variants.items():
                 key = (name, lay, label)
                 t[key], out[key] = best[label], last[label]
-                peak = peak_memory(fn, a + (2,)) if label.startswith(("nmf_lib", "post", "ordered")) else None
+                peak = peak_memory(fn, a + (2,)) if label.startswith(("nmf_lib", "post", "ordered", "HALS")) else None
                 rows.append([f"{label} ({name}, {lay})", f"{best[label] * 1e3:.2f}",
                              f"{best[label] / best['two-pass floor']:.3f}",
                              f"{best[label] / best['streaming read']:.2f}",
@@ -267,8 +274,10 @@ def table_run(m, n, d, steps, slow_steps, R, clock):
             rd, npy = t[(name, lay, "streaming read")], t[(name, lay, "nmf_lib.fit numpy")]
             ratio = fz / fl
             verdict = "met" if ratio <= GOALS[lay] else "missed"
+            hals = t[(name, lay, "HALS fused*")] / t[(name, lay, "HALS numpy*")]
             print(f"  {name}, {LAYOUT_NAMES[lay]:>18}: fused/floor {ratio:.3f} (goal <= {GOALS[lay]}: "
-                  f"{verdict}), fused/streaming read {fz / rd:.2f}, fused/numpy fit {fz / npy:.3f}")
+                  f"{verdict}), fused/streaming read {fz / rd:.2f}, fused/numpy fit {fz / npy:.3f}; "
+                  f"HALS fused/numpy {hals:.3f}")
     if sklearn is not None:
         for name in ("float64", "float32"):
             ratio = t[(name, "C", "scikit-learn MU")] / t[(name, "C", "nmf_lib.fit fused")]

@@ -48,16 +48,17 @@ def streaming_read(X, W, V, steps):
         X.sum()
 
 
-def fit_numpy(X, W, V, steps):
-    """``nmf_lib.fit`` (multiplicative updates) with the numpy steppers; returns the loss."""
+def fit_numpy(X, W, V, steps, method="mu"):
+    """``nmf_lib.fit`` (multiplicative updates by default) with the numpy steppers;
+    returns the loss."""
     from .loop import fit
-    return fit(X, W.shape[1], W0=W, V0=V, n_steps=steps, kernel="numpy").loss
+    return fit(X, W.shape[1], W0=W, V0=V, n_steps=steps, method=method, kernel="numpy").loss
 
 
-def fit_fused(X, W, V, steps):
+def fit_fused(X, W, V, steps, method="mu"):
     """``nmf_lib.fit`` with the fused single-pass kernel (needs numba); returns the loss."""
     from .loop import fit
-    return fit(X, W.shape[1], W0=W, V0=V, n_steps=steps, kernel="fused").loss
+    return fit(X, W.shape[1], W0=W, V0=V, n_steps=steps, method=method, kernel="fused").loss
 
 
 def post_as_written(X, W, V, steps):

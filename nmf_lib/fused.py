@@ -62,7 +62,8 @@ except ImportError:  # the optional extra nmf-lib[fast] is not installed
     AVAILABLE = False
 
 __all__ = ["AVAILABLE", "FusedPass", "mu_fused_steps", "hals_fused_steps", "pass_features_major",
-           "pass_samples_major", "update_block", "FUSED_MAX_RANK", "fused_pays", "select_steps"]
+           "pass_samples_major", "update_block", "FUSED_MAX_RANK", "FUSED_MAX_FEATURES_C", "fused_pays",
+           "select_steps"]
 
 #: the rule a pass applies to each sample: none (only the sums), MU or HALS
 KEEP, MU, HALS = 0, 1, 2
@@ -468,23 +469,38 @@ def hals_fused_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, passes=None
 FUSED_STEPS = {"mu": mu_fused_steps, "hals": hals_fused_steps}
 
 #: The largest d at which the fused step measured faster than the numpy stepper, by
-#: dtype and layout of X ("C": rows contiguous; "F": samples contiguous), one thread,
-#: m = 256 .. 2048 (``python benchmarks/bench_fit.py --scaling-only``, see
-#: benchmarks/README.md).  Above it the products are compute-bound and BLAS, which
-#: blocks them for registers and cache better than these kernels, wins.
+#: dtype and layout of X ("C": rows contiguous; "F": samples contiguous), one thread
+#: (``python benchmarks/bench_fit.py --scaling-only --large``, 2026-12-02, in
+#: benchmarks/README.md).  Measured fused/numpy time per step, over m x n = 256 x 16384,
+#: 512 x 4096, 512 x 16384, 512 x 65536:
+#:
+#:   d         4           8           16          32
+#:   C f64     0.50-0.65   0.64-0.89   1.1-1.4     1.3-2.2
+#:   C f32     0.54-0.75   0.97-1.05   1.3-2.2     1.6-2.4
+#:   F f64     0.38-0.42   0.56-0.64   0.74-0.85   0.85-1.4
+#:   F f32     0.31-0.54   0.60-0.69   0.86-1.3    1.4-2.1
+#:
+#: Above these ranks the products are compute-bound and BLAS, which blocks them for
+#: registers and cache better than these kernels, wins.  With C order the kernel also
+#: lost at m = 2048 (fused/numpy 0.99 in float64, 1.16 in float32 at d = 4: a block of
+#: samples that fits the cache is then only 128 samples wide), hence FUSED_MAX_FEATURES_C.
 FUSED_MAX_RANK = {
-    ("float64", "C"): 16,
-    ("float32", "C"): 8,
-    ("float64", "F"): 32,
+    ("float64", "C"): 8,
+    ("float32", "C"): 4,
+    ("float64", "F"): 16,
     ("float32", "F"): 16,
 }
+FUSED_MAX_FEATURES_C = 1024
 
 
 def fused_pays(X, d: int) -> bool:
-    """The rule of ``kernel="auto"``: numba installed, X contiguous (C or F order) and
-    d at most ``FUSED_MAX_RANK`` for X's dtype and layout."""
+    """The rule of ``kernel="auto"``: numba installed, X contiguous (C or F order), d at
+    most ``FUSED_MAX_RANK`` for X's dtype and layout, and, in C order, at most
+    ``FUSED_MAX_FEATURES_C`` features."""
     key = (X.dtype.name, layout(X))
-    return AVAILABLE and key in FUSED_MAX_RANK and d <= FUSED_MAX_RANK[key]
+    if not AVAILABLE or key not in FUSED_MAX_RANK or d > FUSED_MAX_RANK[key]:
+        return False
+    return key[1] == "F" or X.shape[0] <= FUSED_MAX_FEATURES_C
 
 
 def select_steps(method: str, numpy_steps, X, d: int, kernel: str):

@@ -243,4 +243,6 @@ def test_auto_follows_the_documented_rule(data, monkeypatch):
     monkeypatch.setitem(fused.FUSED_MAX_RANK, ("float64", "C"), 2)
     fit(X, 3, seed=0, n_steps=1)
     assert chosen[-1] is mu_steps
+    tall = data.noisy(m=fused.FUSED_MAX_FEATURES_C + 1, n=8)
+    assert not fused.fused_pays(tall, 2) and fused.fused_pays(np.asfortranarray(tall), 2)
     assert HALS_DELTA == fused.HALS_DELTA
