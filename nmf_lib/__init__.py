@@ -8,7 +8,8 @@ the book prints them), ``steppers`` (their buffered twins, which ``fit`` runs, a
 registry of methods), ``fused`` (the optional compiled single-pass step, numba),
 ``loop`` (``fit`` and what it records), ``starts`` (starting
 points), ``metrics`` (losses, correlation and matching), ``rank`` (choosing d),
-``animate`` (the animations), ``legibility`` (how small a figure's text is, recorded for
+``uniqueness`` (which factors the data determine: smallest ratios, exact alternative
+factorizations, the Successive Projection Algorithm), ``animate`` (the animations), ``legibility`` (how small a figure's text is, recorded for
 the book's legibility test) and ``baselines`` (what the library is measured against).
 """
 
@@ -25,6 +26,7 @@ from .rank import (
 )
 from .starts import INITS, initialize, nndsvd, random_init
 from .steppers import METHODS, hals_pass_counts
+from .uniqueness import exact_alternative, smallest_ratios, spa
 from .updates import (
     guard, hals_update_V, hals_update_W, kl_update_V, kl_update_W, mu_update_V, mu_update_W,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "consensus_matrix", "cophenetic_correlation", "cophenetic_distances", "dendrogram_order",
     "error_by_rank",
     "INITS", "initialize", "nndsvd", "random_init",
+    "exact_alternative", "smallest_ratios", "spa",
     "guard", "hals_update_V", "hals_update_W", "kl_update_V", "kl_update_W", "mu_update_V",
     "mu_update_W",
 ]
