@@ -18,7 +18,7 @@ from .data import CENTRES, WIDTHS, Mixture, gaussian_basis, gaussian_mixture
 from .loop import FitResult, ZeroLockWarning, fit
 from .metrics import (
     Match, best_assignment, column_scale, correlation_matrix, hoyer_sparsity, kl_divergence,
-    match_components, mse, mse_from_products, squared_norm,
+    logdet_penalty, match_components, mse, mse_from_products, squared_norm,
 )
 from .rank import (
     RankConsensus, average_linkage, cluster_labels, connectivity, consensus_by_rank, consensus_matrix,
@@ -28,7 +28,8 @@ from .starts import INITS, initialize, nndsvd, random_init
 from .steppers import METHODS, hals_pass_counts
 from .uniqueness import exact_alternative, smallest_ratios, spa
 from .updates import (
-    guard, hals_update_V, hals_update_W, kl_update_V, kl_update_W, mu_update_V, mu_update_W,
+    guard, hals_update_V, hals_update_W, kl_update_V, kl_update_W, minvol_lambda, minvol_update_W,
+    mu_update_V, mu_update_W, simplex_projection,
 )
 
 __version__ = "0.1.0"
@@ -38,12 +39,12 @@ __all__ = [
     "CENTRES", "WIDTHS", "Mixture", "gaussian_basis", "gaussian_mixture",
     "FitResult", "ZeroLockWarning", "fit", "METHODS", "hals_pass_counts",
     "Match", "best_assignment", "column_scale", "correlation_matrix", "hoyer_sparsity",
-    "kl_divergence", "match_components", "mse", "mse_from_products", "squared_norm",
+    "kl_divergence", "logdet_penalty", "match_components", "mse", "mse_from_products", "squared_norm",
     "RankConsensus", "average_linkage", "cluster_labels", "connectivity", "consensus_by_rank",
     "consensus_matrix", "cophenetic_correlation", "cophenetic_distances", "dendrogram_order",
     "error_by_rank",
     "INITS", "initialize", "nndsvd", "random_init",
     "exact_alternative", "smallest_ratios", "spa",
-    "guard", "hals_update_V", "hals_update_W", "kl_update_V", "kl_update_W", "mu_update_V",
-    "mu_update_W",
+    "guard", "hals_update_V", "hals_update_W", "kl_update_V", "kl_update_W", "minvol_lambda",
+    "minvol_update_W", "mu_update_V", "mu_update_W", "simplex_projection",
 ]

@@ -36,10 +36,16 @@ class FitResult:
         (``loss[0]`` at the start; ``n_steps + 1`` values unless the fit stopped early):
         the MSE ||X - W V||_F^2 / (m n) for "mu" and "hals", the generalized
         Kullback-Leibler divergence per entry D(X || W V) / (m n) for "kl"
-        (``metrics.kl_divergence``).  The MSE comes from products the updates compute
+        (``metrics.kl_divergence``), and for "minvol" its penalised objective per entry,
+        (||X - W V||_F^2 + lam * logdet_penalty(W, delta)) / (m n) (``metrics.logdet_penalty``,
+        ``steppers.minvol_steps``).  The MSE comes from products the updates compute
         anyway, accumulated in float64; for float32 X those products are float32, so it
         is accurate to a few float32 eps of mean(X**2): plenty to watch it fall, but use
         ``metrics.mse`` for its value when the fit is nearly exact.
+    mse : float64 array, at the same steps as ``loss``, of the reconstruction error
+        ||X - W V||_F^2 / (m n): ``loss`` itself for "mu" and "hals", the error part of
+        the objective for "minvol"; None for "kl", whose steps do not compute it (use
+        ``metrics.mse(X, result.W, result.V)``).
     n_steps : the number of steps performed.   stop_reason : "n_steps", "tol" or "callback".
     recorded_steps, W_history (r, m, d), reconstructions (r, m, s) of the columns
     ``sample_indices`` of X: filled only when recording was asked for.
@@ -51,6 +57,7 @@ class FitResult:
     n_steps: int
     stop_reason: str
     method: str
+    mse: np.ndarray | None = None
     recorded_steps: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=int))
     W_history: np.ndarray | None = None
     reconstructions: np.ndarray | None = None
@@ -115,16 +122,24 @@ def fit(
     W0, V0 : explicit starting factors (copied; the caller's arrays are never modified).
     method : "mu" (Lee-Seung multiplicative updates for the squared error), "hals"
         (hierarchical alternating least squares, same objective: exact minimisation
-        over one column of W / row of V at a time, several passes per step) or "kl"
+        over one column of W / row of V at a time, several passes per step), "kl"
         (Lee-Seung multiplicative updates for the generalized Kullback-Leibler
-        divergence; ``loss`` then records D(X || W V) / (m n)); see ``METHODS``.
-    options : the method's own options, e.g. ``{"passes": 1, "delta": 0.1}`` for "hals"
-        (``METHODS[method].options`` lists them with their defaults).
+        divergence; ``loss`` then records D(X || W V) / (m n)) or "minvol"
+        (minimum-volume NMF: the squared error plus lam * logdet(W^T W + delta I), the
+        columns of W summing to 1; ``loss`` records that objective, ``mse`` the error);
+        see ``METHODS``.
+    options : the method's own options, e.g. ``{"passes": 1, "delta": 0.1}`` for "hals",
+        ``{"weight": 3e-4, "logdet_delta": 1e-5}`` for "minvol": ``weight`` sets lam
+        relative to the start, lam = weight * ||X - W0 V0||^2 / |logdet(W0^T W0 + delta I)|
+        (``updates.minvol_lambda``; default ``steppers.MINVOL_WEIGHT``, chosen from the
+        sweep of benchmarks/bench_minvol.py on the post's data).
+        ``METHODS[method].options`` lists each method's options with their defaults.
     kernel : "auto" (default), "numpy" or "fused": for "mu" and "hals", "fused" runs the
         compiled single-pass step of ``nmf_lib.fused`` (needs numba: ``pip install
         'nmf-lib[fast]'``), "numpy" the steppers of ``steppers.py``; "auto" takes the fused
         one where it measured faster (``fused.fused_pays``: by dtype, memory layout and
-        rank).  Both give the same iterates to rounding.
+        rank).  Both give the same iterates to rounding.  "kl" and "minvol" have numpy
+        steppers only: "auto" runs them, "fused" refuses them with a ValueError.
     tol : stop early once a step lowers the loss by less than ``tol`` times its value.
     record_steps : None (default), "all", an interval k (every k-th step and the last),
         or a list of steps; at each, and at the final step, W is copied into ``W_history``.
@@ -185,9 +200,11 @@ def fit(
         recorded.append(step)
 
     losses = np.empty(n_steps + 1)
+    errors = np.empty(n_steps + 1)
     stop_reason = "n_steps"
     step = 0
     for step, value in zip(range(n_steps + 1), steps(X, W, V, **stepper_options)):
+        value, errors[step] = value if isinstance(value, tuple) else (value, value)
         losses[step] = value
         if step in wanted:
             record(step)
@@ -205,7 +222,8 @@ def fit(
     r = len(recorded)
     return FitResult(
         W=W, V=V, loss=losses[: step + 1].copy(), n_steps=step, stop_reason=stop_reason,
-        method=method, recorded_steps=np.asarray(recorded, dtype=int),
+        method=method, mse=None if spec.loss == "kl" else errors[: step + 1].copy(),
+        recorded_steps=np.asarray(recorded, dtype=int),
         W_history=None if W_hist is None else W_hist[:r],
         reconstructions=None if recon is None else recon[:r], sample_indices=samples,
     )

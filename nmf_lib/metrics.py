@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["mse", "squared_norm", "mse_from_products", "kl_divergence", "xlogx_sum",
+__all__ = ["mse", "squared_norm", "mse_from_products", "kl_divergence", "xlogx_sum", "logdet_penalty",
            "correlation_matrix", "best_assignment", "column_scale", "Match", "match_components",
            "hoyer_sparsity"]
 
@@ -76,6 +76,21 @@ def kl_divergence(X, W, V) -> float:
         return float("inf")
     D = np.sum(X[pos] * np.log(X[pos] / Y[pos])) - X.sum() + Y.sum()
     return max(float(D), 0.0) / X.size
+
+
+def logdet_penalty(W, delta: float) -> float:
+    """The volume penalty of minimum-volume NMF, computed in float64:
+
+        logdet(W^T W + delta I) - d log(delta) = sum_k log(1 + s_k^2 / delta)
+
+    with s_k the singular values of W (m x d).  The constant d log(delta) changes no
+    minimiser; it makes the penalty >= 0, 0 exactly for W = 0, so the objective
+    ``fit(..., method="minvol")`` records is >= 0 like every other loss.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    d = W.shape[1]
+    logdet = np.linalg.slogdet(W.T @ W + delta * np.eye(d))[1]
+    return max(float(logdet - d * np.log(delta)), 0.0)
 
 
 def correlation_matrix(A, B) -> np.ndarray:

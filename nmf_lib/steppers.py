@@ -11,7 +11,8 @@ step, that every stepper computes what its readable rules compute.
 
 A method is a readable rule in ``updates.py``, a stepper here and one entry in
 ``METHODS``, which also declares the options the stepper accepts (``fit(...,
-options=...)``) and whether the method can move an exact zero.
+options=...)``) and whether the method can move an exact zero.  A stepper whose
+objective is not the MSE alone (``minvol_steps``) yields pairs (objective, MSE).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .metrics import mse_from_products, squared_norm, xlogx_sum
-from .updates import guard
+from .metrics import logdet_penalty, mse_from_products, squared_norm, xlogx_sum
+from .updates import guard, normalize_columns, simplex_projection
 
-__all__ = ["Method", "METHODS", "mu_steps", "hals_steps", "kl_steps", "hals_pass_counts", "HALS_DELTA",
-           "squared_loss"]
+__all__ = ["Method", "METHODS", "mu_steps", "hals_steps", "kl_steps", "minvol_steps", "hals_pass_counts",
+           "HALS_DELTA", "MINVOL_WEIGHT", "MINVOL_DELTA", "squared_loss"]
 
 
 def squared_loss(norm_X2: float, WtX, V, WtW, VVt, size: int, scratch) -> float:
@@ -98,9 +99,10 @@ def hals_pass_counts(m: int, n: int, d: int, alpha: float = 0.5, most: int = 5) 
 
 
 def _hals_rows_in_place(F: np.ndarray, num: np.ndarray, G: np.ndarray, passes: int, delta: float,
-                        row: np.ndarray, before: np.ndarray) -> None:
+                        row: np.ndarray, before: np.ndarray, project=None) -> None:
     """In place on the rows of F (d x p): F_k <- max(0, F_k + (num_k - G_k F) / G_kk), the
-    arithmetic of ``updates.hals_rows`` with the buffers ``row`` (p,) and ``before`` (d, p)."""
+    arithmetic of ``updates.hals_rows`` with the buffers ``row`` (p,) and ``before`` (d, p);
+    ``project`` replaces max(0, .) when given."""
     diag = guard(np.diag(G).copy())
     first = None
     for _ in range(passes):
@@ -114,7 +116,10 @@ def _hals_rows_in_place(F: np.ndarray, num: np.ndarray, G: np.ndarray, passes: i
             np.subtract(num[k], row, out=row)
             row /= diag[k]
             row += F[k]
-            np.maximum(row, 0, out=F[k])
+            if project is None:
+                np.maximum(row, 0, out=F[k])
+            else:
+                F[k] = project(row)
         if passes == 1:
             return
         np.subtract(F, before, out=before)
@@ -253,6 +258,129 @@ def kl_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray):
         yield loss()
 
 
+# ------------------------------------------------------------------ minimum volume
+
+#: the penalty's weight relative to the start (``updates.minvol_lambda``), from the sweep
+#: of benchmarks/bench_minvol.py on the post's data
+MINVOL_WEIGHT = 3e-4
+#: delta in logdet(W^T W + delta I): well below the smallest eigenvalue of W^T W for the
+#: post's bumps with columns summing to 1 (2.2e-4), so the penalty measures volume
+MINVOL_DELTA = 1e-5
+
+
+def minvol_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, weight: float = MINVOL_WEIGHT,
+                 logdet_delta: float = MINVOL_DELTA):
+    """Minimum-volume NMF (Fu et al. 2016; Leplat, Gillis & Ang 2020), in place on W and V:
+    the buffered twin of ``updates.minvol_update_W`` (W, by block majorization-minimization
+    on the simplex) and ``updates.hals_update_V`` (V), with extrapolation.
+
+    Objective: ||X - W V||_F^2 + lam * logdet_penalty(W, delta) with the columns of W
+    summing to 1 (the start is rescaled so, W V unchanged), lam = ``updates.minvol_lambda``
+    of the start with ``weight``.  Yields (objective, MSE), both per entry (divided by m n).
+
+    Extrapolation (Ang & Gillis 2019): each step starts from Y = X_k + beta (X_k - X_{k-1})
+    (``updates.extrapolate``, clipped at 0, columns of W renormalised) instead of the last
+    iterate X_k.  The result is kept only if its objective is no larger than at X_k;
+    otherwise beta shrinks and the step is redone from X_k itself, which a
+    majorization-minimization step never makes worse.  So the recorded objective never
+    increases, while beta (from 0.5, growing by 5% a step up to a cap that grows by 1% a
+    step up to 1, and falls to the beta that failed) lets the iterates slide along the
+    valley of near-exact factorizations that the small penalty alone crosses slowly.
+    """
+    m, n = X.shape
+    d = W.shape[1]
+    size = X.size
+    passes_W, passes_V = hals_pass_counts(m, n, d)
+    norm_X2 = squared_norm(X)
+    W_start, V_start = normalize_columns(W, V)
+    np.copyto(W, W_start)
+    np.copyto(V, V_start)
+    XVt = np.empty((m, d), X.dtype)
+    Wt = np.empty((d, m), X.dtype)
+    WtX = np.empty((d, n), X.dtype)
+    buf_V = np.empty((d, n), X.dtype)
+    buf_W = np.empty((d, m), X.dtype)
+    row_V = np.empty(n, X.dtype)
+    row_W = np.empty(m, X.dtype)
+    W_next, V_next = W.copy(), V.copy()  # the point a step starts from, then its result
+    move_W, move_V = np.empty_like(W), np.empty_like(V)
+    eye = np.eye(d)
+
+    np.matmul(W.T, X, out=WtX)
+    WtW = W.T @ W
+    VVt = V @ V.T
+    error = squared_loss(norm_X2, WtX, V, WtW, VVt, size, buf_V)
+    logdet = np.linalg.slogdet(W.astype(np.float64).T @ W + logdet_delta * eye)[1]
+    lam = weight * error * size / (abs(logdet) or 1.0)  # = updates.minvol_lambda
+    objective = error + lam * logdet_penalty(W, logdet_delta) / size
+
+    def step():
+        """One step from (W_next, V_next), in place; returns its (objective, MSE)."""
+        W64 = W_next.astype(np.float64)
+        Y = np.linalg.inv(W64.T @ W64 + logdet_delta * eye)
+        G = (V_next @ V_next.T + lam * Y).astype(X.dtype)
+        # w_k <- P(w_k + ((X V^T)_k - W (V V^T + lam Y)_k) / (V V^T + lam Y)_kk), on the rows of W^T
+        np.matmul(X, V_next.T, out=XVt)
+        np.copyto(Wt, W_next.T)
+        _hals_rows_in_place(Wt, XVt.T, G, passes_W, HALS_DELTA, row_W, buf_W, project=simplex_projection)
+        np.copyto(W_next, Wt.T)
+        # v_k <- max(0, v_k + ((W^T X)_k - (W^T W)_k V) / (W^T W)_kk)
+        np.matmul(W_next.T, X, out=WtX)
+        WtW_next = W_next.T @ W_next
+        _hals_rows_in_place(V_next, WtX, WtW_next, passes_V, HALS_DELTA, row_V, buf_V)
+        VVt_next = V_next @ V_next.T
+        err = squared_loss(norm_X2, WtX, V_next, WtW_next, VVt_next, size, buf_V)
+        return err + lam * logdet_penalty(W_next, logdet_delta) / size, err
+
+    yield objective, error
+    beta, beta_max = 0.5, 1.0
+    while True:
+        trial = step()
+        if trial[0] > objective:  # the extrapolated start did worse: redo the step from (W, V)
+            beta_max, beta = beta, beta / 1.5
+            np.copyto(W_next, W)
+            np.copyto(V_next, V)
+            trial = step()
+        if trial[0] > objective:  # only rounding is left to gain: stay
+            np.copyto(W_next, W)
+            np.copyto(V_next, V)
+            yield objective, error
+            continue
+        objective, error = trial
+        # accept, and start the next step from W + beta (W - W_before), clipped, columns renormalised
+        np.subtract(W_next, W, out=move_W)
+        np.subtract(V_next, V, out=move_V)
+        np.copyto(W, W_next)
+        np.copyto(V, V_next)
+        move_W *= beta
+        move_V *= beta
+        W_next += move_W
+        V_next += move_V
+        np.maximum(W_next, 0, out=W_next)
+        np.maximum(V_next, 0, out=V_next)
+        sums = W_next.sum(axis=0)  # >= 1: the unclipped columns sum to 1
+        W_next /= sums
+        V_next *= sums[:, None]
+        beta, beta_max = min(beta_max, 1.05 * beta), min(1.0, 1.01 * beta_max)
+        yield objective, error
+
+
+def _check_weight(weight) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, numbers.Real):
+        raise TypeError(f"minvol option weight must be a real number >= 0, got {weight!r}")
+    if not (np.isfinite(weight) and weight >= 0):
+        raise ValueError(f"minvol option weight must be finite and >= 0, got {weight!r}")
+    return float(weight)
+
+
+def _check_logdet_delta(delta) -> float:
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
+        raise TypeError(f"minvol option logdet_delta must be a real number > 0, got {delta!r}")
+    if not (np.isfinite(delta) and delta > 0):
+        raise ValueError(f"minvol option logdet_delta must be finite and > 0, got {delta!r}")
+    return float(delta)
+
+
 # ---------------------------------------------------------------------- the registry
 
 @dataclass(frozen=True)
@@ -289,4 +417,7 @@ METHODS: Mapping[str, Method] = MappingProxyType({
     "hals": Method("hals", hals_steps, "mse", moves_zeros=True,
                    options={"passes": (None, _check_passes), "delta": (HALS_DELTA, _check_delta)}),
     "kl": Method("kl", kl_steps, "kl", moves_zeros=False),
+    "minvol": Method("minvol", minvol_steps, "minvol", moves_zeros=True,
+                     options={"weight": (MINVOL_WEIGHT, _check_weight),
+                              "logdet_delta": (MINVOL_DELTA, _check_logdet_delta)}),
 })

@@ -18,29 +18,75 @@ import pytest
 import nmf_lib
 from nmf_lib import (
     METHODS, ZeroLockWarning, fit, gaussian_mixture, hals_pass_counts, hals_update_V, hals_update_W,
-    initialize, kl_divergence, kl_update_V, kl_update_W, mse, mu_update_V, mu_update_W,
+    initialize, kl_divergence, kl_update_V, kl_update_W, logdet_penalty, mse, mu_update_V, mu_update_W,
 )
-from nmf_lib.steppers import HALS_DELTA
+from nmf_lib.steppers import HALS_DELTA, MINVOL_DELTA, MINVOL_WEIGHT
+from nmf_lib.updates import extrapolate, minvol_lambda, minvol_update_W, normalize_columns, simplex_projection
 
 
-def _hals_readable(X, W, V):
+def _hals_readable(X, W, V, n_steps):
     passes_W, passes_V = hals_pass_counts(*X.shape, W.shape[1])
-    W = hals_update_W(X, W, V, passes_W, HALS_DELTA)
-    return W, hals_update_V(X, W, V, passes_V, HALS_DELTA)
+    for _ in range(n_steps):
+        W = hals_update_W(X, W, V, passes_W, HALS_DELTA)
+        V = hals_update_V(X, W, V, passes_V, HALS_DELTA)
+    return W, V
 
 
-def _rules(mu_update_W, mu_update_V):
-    def step(X, W, V):
-        W = mu_update_W(X, W, V)
-        return W, mu_update_V(X, W, V)
-    return step
+def _rules(update_W, update_V):
+    """n_steps full steps (W, then V with the new W) of the two rules."""
+    def run(X, W, V, n_steps):
+        for _ in range(n_steps):
+            W = update_W(X, W, V)
+            V = update_V(X, W, V)
+        return W, V
+    return run
 
 
-#: one full step (W, then V with the new W) with the readable rules of updates.py
+def _minvol_objective(X, W, V, W0, V0, weight=MINVOL_WEIGHT, delta=MINVOL_DELTA):
+    """(||X - W V||^2 + lam logdet_penalty(W)) / (m n), lam from the start (W0, V0) with its
+    columns rescaled to sum 1, as minvol_steps does."""
+    lam = minvol_lambda(X, *normalize_columns(W0, V0), weight, delta)
+    W, V = normalize_columns(W, V)
+    return mse(X, W, V) + lam * logdet_penalty(W, delta) / X.size
+
+
+def _minvol_readable(X, W, V, n_steps, weight=MINVOL_WEIGHT, delta=MINVOL_DELTA):
+    """The rules of updates.py with the extrapolation minvol_steps documents."""
+    passes_W, passes_V = hals_pass_counts(*X.shape, W.shape[1])
+    W, V = normalize_columns(W, V)
+    lam = minvol_lambda(X, W, V, weight, delta)
+
+    def objective(W, V):
+        return mse(X, W, V) + lam * logdet_penalty(W, delta) / X.size
+
+    def step(W, V):
+        W = minvol_update_W(X, W, V, lam, delta, passes_W, HALS_DELTA)
+        return W, hals_update_V(X, W, V, passes_V, HALS_DELTA)
+
+    best = objective(W, V)
+    start_W, start_V, beta, beta_max = W, V, 0.5, 1.0
+    for _ in range(n_steps):
+        new_W, new_V = step(start_W, start_V)
+        if objective(new_W, new_V) > best:
+            beta_max, beta = beta, beta / 1.5
+            new_W, new_V = step(W, V)
+        if objective(new_W, new_V) > best:
+            start_W, start_V = W, V
+            continue
+        best = objective(new_W, new_V)
+        start_W, start_V = normalize_columns(extrapolate(new_W, W, beta), extrapolate(new_V, V, beta))
+        W, V = new_W, new_V
+        beta, beta_max = min(beta_max, 1.05 * beta), min(1.0, 1.01 * beta_max)
+    return W, V
+
+
+#: n_steps full steps (W, then V with the new W) with the readable rules of updates.py
 READABLE = {"mu": _rules(mu_update_W, mu_update_V), "hals": _hals_readable,
-            "kl": _rules(kl_update_W, kl_update_V)}
-#: the objective each method records, computed directly in float64
-OBJECTIVE = {"mse": mse, "kl": kl_divergence}
+            "kl": _rules(kl_update_W, kl_update_V), "minvol": _minvol_readable}
+#: the objective each method records, computed directly in float64, for the start (W0, V0)
+OBJECTIVE = {"mse": lambda X, W, V, W0, V0: mse(X, W, V),
+             "kl": lambda X, W, V, W0, V0: kl_divergence(X, W, V),
+             "minvol": _minvol_objective}
 ALL = sorted(METHODS)
 
 
@@ -59,8 +105,7 @@ def test_stepper_equals_readable_rules(data, method, kernel, dtype, rtol):
     X = data.noisy(dtype=dtype)
     W, V = initialize(X, 4, "random", seed=4)
     res = fit(X, 4, W0=W, V0=V, method=method, n_steps=12, kernel=kernel)
-    for _ in range(12):
-        W, V = READABLE[method](X, W, V)
+    W, V = READABLE[method](X, W, V, 12)
     np.testing.assert_allclose(res.W, W, rtol=rtol, atol=rtol * np.abs(W).max())
     np.testing.assert_allclose(res.V, V, rtol=rtol, atol=rtol * np.abs(V).max())
 
@@ -72,9 +117,12 @@ def test_recorded_loss_is_the_objective(data, method, dtype):
     objective = OBJECTIVE[METHODS[method].loss]
     res = fit(X, 4, method=method, n_steps=20, seed=3)
     rtol = 1e-9 if dtype == np.float64 else 1e-3
-    assert res.loss[-1] == pytest.approx(objective(X, res.W, res.V), rel=rtol)
     W0, V0 = initialize(X, 4, "random", seed=3)
-    assert res.loss[0] == pytest.approx(objective(X, W0, V0), rel=rtol)
+    assert res.loss[-1] == pytest.approx(objective(X, res.W, res.V, W0, V0), rel=rtol)
+    assert res.loss[0] == pytest.approx(objective(X, W0, V0, W0, V0), rel=rtol)
+    if res.mse is not None:  # the reconstruction error alongside
+        assert res.mse[-1] == pytest.approx(mse(X, res.W, res.V), rel=rtol)
+        assert res.mse[0] == pytest.approx(mse(X, W0, V0), rel=rtol)
 
 
 @pytest.mark.parametrize("method", ALL)
@@ -306,3 +354,93 @@ def test_kl_zero_row_of_V_keeps_W_finite(data):
 def test_methods_registry_is_read_only():
     with pytest.raises(TypeError):
         nmf_lib.METHODS["new"] = METHODS["mu"]
+
+
+# ------------------------------------------------------------------ minimum volume
+
+def test_minvol_mse_and_loss_relate_as_documented(data):
+    X = data.noisy()
+    res = fit(X, 4, method="minvol", n_steps=30, seed=2)
+    assert np.all(res.loss > res.mse)  # the penalty is >= 0, and > 0 for W != 0
+    assert np.all(np.diff(res.loss) <= 0)
+    free = fit(X, 4, method="minvol", n_steps=30, seed=2, options={"weight": 0.0})
+    np.testing.assert_array_equal(free.loss, free.mse)
+    for method in ("mu", "hals"):
+        plain = fit(X, 4, method=method, n_steps=5, seed=2)
+        np.testing.assert_array_equal(plain.mse, plain.loss)
+    assert fit(X, 4, method="kl", n_steps=5, seed=2).mse is None
+
+
+def test_minvol_keeps_the_columns_of_W_on_the_simplex(data):
+    X = data.noisy(seed=4)
+    W0, V0 = initialize(X, 4, "random", seed=4)
+    res = fit(X, 4, W0=W0, V0=V0, method="minvol", n_steps=25, record_steps="all")
+    np.testing.assert_allclose(res.W_history.sum(axis=1), 1.0, rtol=1e-12)
+    assert res.W_history.min() >= 0
+    # the rescaled start is the caller's start: same product
+    Wn, Vn = normalize_columns(W0, V0)
+    np.testing.assert_array_equal(res.W_history[0], Wn)
+    np.testing.assert_allclose(Wn @ Vn, W0 @ V0, rtol=1e-13)
+
+
+def test_minvol_has_no_fused_kernel(data):
+    X = data.noisy()
+    with pytest.raises(ValueError, match="no fused step for method 'minvol'"):
+        fit(X, 4, method="minvol", kernel="fused", n_steps=2)
+    auto = fit(X, 4, method="minvol", kernel="auto", n_steps=5, seed=1)
+    numpy = fit(X, 4, method="minvol", kernel="numpy", n_steps=5, seed=1)
+    np.testing.assert_array_equal(auto.W, numpy.W)
+
+
+def test_minvol_options_are_checked(data):
+    X = data.noisy()
+    for bad, error in [({"weight": -1.0}, ValueError), ({"weight": "0.1"}, TypeError),
+                       ({"weight": np.inf}, ValueError), ({"logdet_delta": 0.0}, ValueError),
+                       ({"logdet_delta": True}, TypeError), ({"delta": 0.1}, TypeError)]:
+        with pytest.raises(error, match="weight|logdet_delta|no option 'delta'"):
+            fit(X, 4, method="minvol", n_steps=1, seed=0, options=bad)
+
+
+def test_minvol_stepper_equals_readable_rules_with_other_options(data):
+    X = data.noisy(m=30, n=80, d=3, seed=5)
+    W0, V0 = initialize(X, 3, "random", seed=5)
+    options = {"weight": 0.05, "logdet_delta": 1e-3}
+    res = fit(X, 3, W0=W0, V0=V0, method="minvol", n_steps=15, options=options)
+    W, V = _minvol_readable(X, W0, V0, 15, weight=0.05, delta=1e-3)
+    np.testing.assert_allclose(res.W, W, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(res.V, V, rtol=1e-10, atol=1e-12)
+    assert res.loss[-1] == pytest.approx(_minvol_objective(X, W, V, W0, V0, 0.05, 1e-3), rel=1e-10)
+
+
+def test_simplex_projection_is_the_nearest_point_of_the_simplex():
+    rng = np.random.default_rng(0)
+    for scale in (0.01, 1.0, 100.0):
+        y = scale * rng.standard_normal(12)
+        w = simplex_projection(y)
+        assert w.min() >= 0 and w.sum() == pytest.approx(1.0, abs=1e-14)
+        for _ in range(200):  # no point of the simplex is nearer
+            other = rng.dirichlet(np.full(12, 0.3))
+            assert np.sum((y - other) ** 2) >= np.sum((y - w) ** 2) - 1e-12
+    w = np.array([0.2, 0.5, 0.3])
+    np.testing.assert_allclose(simplex_projection(w), w, rtol=1e-15)  # already on it
+    np.testing.assert_array_equal(simplex_projection(np.array([5.0, 0.0, -1.0])), [1.0, 0.0, 0.0])
+
+
+def test_one_minvol_column_update_is_the_exact_minimiser_of_the_majorizer(data):
+    """After a single pass the last column minimises the quadratic majorizer over the simplex."""
+    X = data.noisy(m=20, n=30, d=3, seed=6)
+    W0, V0 = normalize_columns(*initialize(X, 3, "random", seed=6))
+    lam, delta = 0.5, 1e-3
+    W = minvol_update_W(X, W0, V0, lam, delta)
+    Y = np.linalg.inv(W0.T @ W0 + delta * np.eye(3))
+
+    def majorizer(W):
+        return np.sum((X - W @ V0) ** 2) + lam * np.sum(Y * (W.T @ W))
+
+    rng = np.random.default_rng(1)
+    base = majorizer(W)
+    assert base <= majorizer(W0)
+    for _ in range(50):
+        trial = W.copy()
+        trial[:, 2] = rng.dirichlet(np.ones(20)) * 0.02 + 0.98 * W[:, 2]
+        assert majorizer(trial) >= base - 1e-12
