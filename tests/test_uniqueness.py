@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 
 import nmf_lib
-from nmf_lib import correlation_matrix, exact_alternative, gaussian_basis, gaussian_mixture, smallest_ratios, spa
+from nmf_lib import (
+    correlation_matrix, exact_alternative, fit, gaussian_basis, gaussian_mixture, initialize, logdet_penalty,
+    match_components, smallest_ratios, spa,
+)
+from nmf_lib.steppers import MINVOL_DELTA
 
 
 @pytest.fixture(scope="module")
@@ -191,3 +195,42 @@ def test_spa_ignores_zero_columns_and_checks_its_input():
 def test_uniqueness_tools_are_exported():
     for name in ("smallest_ratios", "exact_alternative", "spa"):
         assert name in nmf_lib.__all__ and getattr(nmf_lib, name) is getattr(nmf_lib.uniqueness, name)
+
+
+# ------------------------------------------------------------------ minimum volume
+
+def test_the_truth_has_less_volume_than_its_exact_alternatives(post):
+    """What minimum-volume NMF relies on: among these exact factorizations the true basis,
+    columns normalised to sum 1, has the smallest log-det volume."""
+    R = smallest_ratios(post.G)
+    truth = logdet_penalty(post.G / post.G.sum(axis=0), MINVOL_DELTA)
+    for moves in ([(0, 1, R[0, 1])], [(3, 2, R[3, 2])], [(0, 1, 0.5 * R[0, 1]), (3, 2, 0.5 * R[3, 2])]):
+        W, _ = exact_alternative(post.G, post.Nu, moves)
+        assert logdet_penalty(W / W.sum(axis=0), MINVOL_DELTA) > truth + 0.1
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_minvol_recovers_all_four_bumps_from_random_starts(seed):
+    """2048 of the post's samples (the 16384-sample, 10-start figure is benchmarks/bench_minvol.py's)."""
+    mix = gaussian_mixture(m=512, n=2048, seed=0)
+    res = fit(mix.X, 4, method="minvol", n_steps=400, seed=seed)
+    match = match_components(mix.G, res.W)
+    assert match.worst >= 0.99
+    assert np.sqrt(res.mse[-1] * mix.X.size) / np.linalg.norm(mix.X) < 2e-3  # the price: a small error
+    assert np.all(np.diff(res.loss) <= 0)
+
+
+def test_hals_does_not_recover_them_from_the_same_starts():
+    """The contrast the chapter draws: the squared error alone leaves g1 and g4 undetermined."""
+    mix = gaussian_mixture(m=512, n=2048, seed=0)
+    worst = [match_components(mix.G, fit(mix.X, 4, method="hals", n_steps=400, seed=seed).W).worst
+             for seed in (0, 1)]
+    assert max(worst) < 0.99
+
+
+def test_minvol_from_the_spa_start_on_separable_data():
+    X, G, pure = separable(n=600, seed=5)
+    W0, V0 = initialize(X, 4, "spa")
+    assert match_components(G, W0).worst > 1 - 1e-12
+    res = fit(X, 4, W0=W0, V0=V0, method="minvol", n_steps=50)
+    assert match_components(G, res.W).worst > 0.999
