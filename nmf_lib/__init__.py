@@ -24,7 +24,7 @@ from .rank import (
     RankConsensus, average_linkage, cluster_labels, connectivity, consensus_by_rank, consensus_matrix,
     cophenetic_correlation, cophenetic_distances, dendrogram_order, error_by_rank,
 )
-from .starts import INITS, initialize, nndsvd, random_init
+from .starts import INITS, initialize, nndsvd, random_init, spa_start
 from .steppers import METHODS, hals_pass_counts
 from .uniqueness import exact_alternative, smallest_ratios, spa
 from .updates import (
@@ -43,7 +43,7 @@ __all__ = [
     "RankConsensus", "average_linkage", "cluster_labels", "connectivity", "consensus_by_rank",
     "consensus_matrix", "cophenetic_correlation", "cophenetic_distances", "dendrogram_order",
     "error_by_rank",
-    "INITS", "initialize", "nndsvd", "random_init",
+    "INITS", "initialize", "nndsvd", "random_init", "spa_start",
     "exact_alternative", "smallest_ratios", "spa",
     "guard", "hals_update_V", "hals_update_W", "kl_update_V", "kl_update_W", "minvol_lambda",
     "minvol_update_W", "mu_update_V", "mu_update_W", "simplex_projection",

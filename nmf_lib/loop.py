@@ -168,7 +168,7 @@ def fit(
     else:
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
-        rank = check_rank(rank, X.shape, need_at_most_min=init.startswith("nndsvd") or init == "spa")
+        rank = check_rank(rank, X.shape, need_at_most_min=init.startswith("nndsvd"))
         W, V = initialize(X, rank, init, seed)
         W = np.ascontiguousarray(W, dtype=X.dtype)
         V = np.ascontiguousarray(V, dtype=X.dtype)

@@ -6,10 +6,10 @@
 * ``"nndsvd"``: Boutsidis and Gallopoulos's non-negative double SVD.  It contains
   exact zeros, which multiplicative updates can never move.
 * ``"nndsvda"``: NNDSVD with its zeros filled by mean(X).
-* ``"spa"``: W = the columns of X that the Successive Projection Algorithm picks
-  (``uniqueness.spa``), V their non-negative least-squares coefficients, approximated
-  by ``SPA_PASSES`` HALS passes from the clipped least-squares solution.  On separable
-  data this start is already the answer.
+
+``spa_start`` builds one more start, passed to ``fit`` as ``W0, V0``: W = the columns of X
+that the Successive Projection Algorithm picks (``uniqueness.spa``), V their non-negative
+least-squares coefficients.  On separable data it is already the answer.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .updates import hals_update_V
 
 __all__ = ["INITS", "initialize", "random_init", "nndsvd", "spa_start", "SPA_PASSES"]
 
-INITS = ("random", "random_scaled", "nndsvd", "nndsvda", "spa")
+INITS = ("random", "random_scaled", "nndsvd", "nndsvda")
 
 #: HALS passes over V that turn the least-squares coefficients of the SPA start into
 #: (nearly) the non-negative least-squares ones
@@ -105,8 +105,11 @@ def nndsvd(X, rank: int, fill: float | None = None):
 
 
 def spa_start(X, rank: int):
-    """(W, V): W = X[:, spa(X, rank)] (a copy), V = the least-squares coefficients
-    W^+ X clipped at 0, then ``SPA_PASSES`` HALS passes (``updates.hals_update_V``)."""
+    """A start from the data (W, V): W = X[:, spa(X, rank)] (a copy), V the non-negative
+    least-squares coefficients of X on W, approximated by the least-squares solution
+    W^+ X clipped at 0 and then ``SPA_PASSES`` HALS passes (``updates.hals_update_V``).
+    Use it as ``fit(X, rank, W0=W, V0=V)``; V may hold exact zeros, which the
+    multiplicative updates never move (``ZeroLockWarning``)."""
     X = as_data(X)
     W = X[:, spa(X, rank)].copy()
     V = np.maximum(np.linalg.lstsq(W.astype(np.float64), X.astype(np.float64), rcond=None)[0], 0)
@@ -118,9 +121,7 @@ def initialize(X, rank: int, method: str = "random", seed=None):
     X = as_data(X)
     if method not in INITS:
         raise ValueError(f"unknown init {method!r}; choose one of {INITS}")
-    rank = check_rank(rank, X.shape, need_at_most_min=method.startswith("nndsvd") or method == "spa")
-    if method == "spa":
-        return spa_start(X, rank)
+    rank = check_rank(rank, X.shape, need_at_most_min=method.startswith("nndsvd"))
     if method == "random":
         return random_init(X.shape, rank, seed, dtype=X.dtype)
     if method == "random_scaled":

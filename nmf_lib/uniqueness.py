@@ -116,7 +116,8 @@ def spa(X, rank: int, *, normalize: bool = True) -> np.ndarray:
 
     As a start for ``fit``: W0 = X[:, idx] (a copy), and V0 the non-negative
     least-squares coefficients of X on W0, approximated by a few HALS passes
-    (``initialize(X, rank, "spa")`` does exactly this).
+    (``starts.spa_start(X, rank)`` does exactly this; pass them as ``fit(X, rank,
+    W0=W0, V0=V0)``).
 
     Returns an int array of ``rank`` distinct indices, in the order picked.  X (m x n,
     non-negative, finite) is not modified; rank must be at most min(m, n), and X must

@@ -7,12 +7,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nmf_lib import INITS, fit, gaussian_mixture, initialize, match_components, mse, nndsvd, random_init, spa
-from nmf_lib.starts import SPA_PASSES, spa_start
+from nmf_lib import (
+    INITS, fit, gaussian_mixture, initialize, match_components, mse, nndsvd, random_init, spa, spa_start,
+)
+from nmf_lib.starts import SPA_PASSES
 
 
 def test_inits_listed():
-    assert INITS == ("random", "random_scaled", "nndsvd", "nndsvda", "spa")
+    assert INITS == ("random", "random_scaled", "nndsvd", "nndsvda")
 
 
 # ----------------------------------------------------------------------------- random
@@ -151,19 +153,20 @@ def test_spa_start_is_the_picked_columns_and_their_nnls_coefficients():
     mix = gaussian_mixture(m=64, n=300, seed=2)
     X = mix.X.copy()
     X[:, [10, 20, 30, 40]] = mix.G  # separable: one pure sample per bump
-    W, V = initialize(X, 4, "spa", seed=123)
+    before = X.copy()
+    W, V = spa_start(X, 4)
+    np.testing.assert_array_equal(X, before)
     np.testing.assert_array_equal(W, X[:, spa(X, 4)])
     assert not np.shares_memory(W, X) and V.min() >= 0 and V.shape == (4, 300)
     assert match_components(mix.G, W).worst > 1 - 1e-12
     # the data are exactly W V' for some V' >= 0: the start is (nearly) exact already
     assert mse(X, W, V) < 1e-20 * np.mean(X**2)
-    np.testing.assert_array_equal(spa_start(X, 4)[1], V)  # the seed is ignored
 
 
 def test_spa_start_coefficients_are_nnls_optimal():
     """KKT conditions of min ||X - W V|| over V >= 0: gradient W^T (W V - X) >= 0, = 0 where V > 0."""
     X = np.random.default_rng(3).uniform(size=(30, 40))
-    W, V = initialize(X, 3, "spa")
+    W, V = spa_start(X, 3)
     grad = W.T @ (W @ V - X)
     scale = np.abs(W.T @ X).max()
     assert grad.min() > -1e-6 * scale
@@ -173,8 +176,9 @@ def test_spa_start_coefficients_are_nnls_optimal():
 
 def test_fit_from_the_spa_start():
     X = np.random.default_rng(4).uniform(size=(20, 30))
-    res = fit(X, 3, init="spa", method="hals", n_steps=10)
-    W0, V0 = initialize(X, 3, "spa")
+    W0, V0 = spa_start(X, 3)
+    res = fit(X, 3, W0=W0, V0=V0, method="hals", n_steps=10)
     assert res.loss[0] == pytest.approx(mse(X, W0, V0), rel=1e-12)
+    assert np.all(np.diff(res.loss) <= 1e-12 * res.loss[:-1])
     with pytest.raises(ValueError, match="rank 4 is larger than min"):
-        fit(X[:3], 4, init="spa")
+        spa_start(X[:3], 4)

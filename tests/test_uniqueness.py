@@ -12,8 +12,8 @@ import pytest
 
 import nmf_lib
 from nmf_lib import (
-    correlation_matrix, exact_alternative, fit, gaussian_basis, gaussian_mixture, initialize, logdet_penalty,
-    match_components, smallest_ratios, spa,
+    correlation_matrix, exact_alternative, fit, gaussian_basis, gaussian_mixture, logdet_penalty,
+    match_components, smallest_ratios, spa, spa_start,
 )
 from nmf_lib.steppers import MINVOL_DELTA
 
@@ -230,7 +230,7 @@ def test_hals_does_not_recover_them_from_the_same_starts():
 
 def test_minvol_from_the_spa_start_on_separable_data():
     X, G, pure = separable(n=600, seed=5)
-    W0, V0 = initialize(X, 4, "spa")
+    W0, V0 = spa_start(X, 4)
     assert match_components(G, W0).worst > 1 - 1e-12
     res = fit(X, 4, W0=W0, V0=V0, method="minvol", n_steps=50)
     assert match_components(G, res.W).worst > 0.999
