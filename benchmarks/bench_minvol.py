@@ -84,6 +84,7 @@ def main():
     for seed in range(args.final_starts):
         W0, V0 = initialize(X, 4, "random", seed)
         mv = run(X, G, W0, V0, args.steps, "minvol", {"weight": args.weight})
+        assert mv[3] <= 0, "the recorded objective increased"
         hals = run(X, G, W0, V0, args.steps, "hals")
         recovered += mv[0] >= 0.99
         ratios.append(mv[2] / hals[2])
