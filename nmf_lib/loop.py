@@ -131,6 +131,7 @@ def fit(
     options : the method's own options, e.g. ``{"passes": 1, "delta": 0.1}`` for "hals",
         ``{"weight": 3e-4, "logdet_delta": 1e-5}`` for "minvol": ``weight`` sets lam
         relative to the start, lam = weight * ||X - W0 V0||^2 / |logdet(W0^T W0 + delta I)|
+        with W0's columns rescaled to sum 1, as Leplat, Gillis & Ang (2020) define it
         (``updates.minvol_lambda``; default ``steppers.MINVOL_WEIGHT`` = 3e-4, chosen from
         the sweep of benchmarks/bench_minvol.py on the post's data: all four bumps at
         correlation >= 0.9992 after 200 steps from each of 10 random starts, relative

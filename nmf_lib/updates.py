@@ -170,7 +170,7 @@ def normalize_columns(W: np.ndarray, V: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def minvol_lambda(X: np.ndarray, W: np.ndarray, V: np.ndarray, weight: float, delta: float) -> float:
-    """The penalty's weight, relative to the start (Leplat, Ang & Gillis 2019):
+    """The penalty's weight, relative to the start (Leplat, Ang & Gillis 2019; Leplat, Gillis & Ang 2020):
     lam = weight * ||X - W V||_F^2 / |logdet(W^T W + delta I)|, for the start (W, V) with
     the columns of W summing to 1; 0 < weight << 1 is then scale-free."""
     R = X.astype(np.float64) - W.astype(np.float64) @ V.astype(np.float64)
