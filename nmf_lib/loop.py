@@ -9,6 +9,7 @@ callback, and copies W (and chosen reconstructions) at the steps asked for.
 from __future__ import annotations
 
 import numbers
+import sys
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +21,13 @@ from .fused import select_steps
 from .starts import INITS, initialize
 from .steppers import METHODS
 
-__all__ = ["fit", "FitResult", "ZeroLockWarning"]
+__all__ = ["fit", "FitResult", "ZeroLockWarning", "is_dask_array"]
+
+
+def is_dask_array(X) -> bool:
+    """True for a ``dask.array.Array`` (without importing dask: if it is not imported, X is none)."""
+    dask_array = sys.modules.get("dask.array")
+    return dask_array is not None and isinstance(X, dask_array.Array)
 
 
 class ZeroLockWarning(UserWarning):
@@ -68,6 +75,16 @@ class FitResult:
         return self.W @ self.V
 
 
+def progress_bar_class():
+    """tqdm's text bar, for ``fit(progress=True)`` (tqdm is optional: the extra nmf-lib[progress])."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        raise ImportError("fit(progress=True) needs tqdm, which is not installed: "
+                          "pip install 'nmf-lib[progress]'") from None
+    return tqdm
+
+
 def _recording_plan(record_steps, n_steps: int) -> np.ndarray:
     if record_steps is None:
         return np.empty(0, dtype=int)
@@ -108,6 +125,7 @@ def fit(
     record_steps: None | str | int | Iterable[int] = None,
     record_samples: Iterable[int] | None = None,
     callback: Callable[[int, np.ndarray, np.ndarray, float], bool | None] | None = None,
+    progress: bool = False,
 ) -> FitResult:
     """Factor X (m x n, entries >= 0) as W V with W (m x rank) and V (rank x n).
 
@@ -151,8 +169,26 @@ def fit(
         stored at the recorded steps.
     callback : called as ``callback(step, W, V, loss)`` after the start and after each
         step, with read-only views; returning True stops the fit.
+    progress : show a progress bar of the steps, with the loss (needs tqdm:
+        ``pip install 'nmf-lib[progress]'``); it closes when the fit stops, early or not.
+
+    X may also be a Dask array (``dask.array.Array``, needs ``pip install 'nmf-lib[dask]'``)
+    with one chunk along the features and any chunks along the samples: ``nmf_lib.dask_fit``
+    then runs "mu", "hals" or "kl" reading X once per step, on dask's default scheduler
+    (threads, or the cluster of an active ``dask.distributed.Client``), with the iterates of
+    the in-memory fit from the same start.  The result's V is then a persisted dask array
+    with X's column chunks (``result.V.compute()`` gathers it) and W a numpy array; the
+    callback receives that dask V; ``record_samples`` gathers only the recorded columns.
+    On Dask, ``init`` must be "random" or "random_scaled" (drawing the in-memory numbers;
+    "random_scaled" reads X once more for its mean), or W0 and V0 given (V0 numpy or dask),
+    and ``kernel="fused"`` is refused (the blocks run the numpy rules).
     """
-    X = as_data(X)
+    on_dask = is_dask_array(X)
+    if on_dask:
+        from . import dask_fit  # needs dask: pip install 'nmf-lib[dask]'
+        X = dask_fit.as_dask_data(X)
+    else:
+        X = as_data(X)
     m, n = X.shape
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {tuple(METHODS)}")
@@ -165,26 +201,37 @@ def fit(
         raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
     if (W0 is None) != (V0 is None):
         raise ValueError("W0 and V0 must be given together (or neither)")
-    if W0 is not None:
-        rank = check_rank(rank)
-        W = check_factor(W0, "W0", (m, rank), X.dtype)
-        V = check_factor(V0, "V0", (rank, n), X.dtype)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False, got {progress!r}")
+    bar_class = progress_bar_class() if progress else None  # before any work: a missing tqdm fails fast
+    if on_dask:
+        run = dask_fit.DaskSteps(X, rank, method=method, options=stepper_options, kernel=kernel,
+                                 init=init, seed=seed, W0=W0, V0=V0)
+        rank, W = run.rank, run.W
+        zeros = run.zeros() if not spec.moves_zeros else (0, 0)
+        steps = iter(run)
+        current_V, columns = (lambda: run.V), run.columns
     else:
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
-        rank = check_rank(rank, X.shape, need_at_most_min=init.startswith("nndsvd"))
-        W, V = initialize(X, rank, init, seed)
-        W = np.ascontiguousarray(W, dtype=X.dtype)
-        V = np.ascontiguousarray(V, dtype=X.dtype)
-    if not spec.moves_zeros:
-        zeros_W, zeros_V = int(np.count_nonzero(W == 0)), int(np.count_nonzero(V == 0))
-        if zeros_W or zeros_V:
-            warnings.warn(
-                f"the start has {zeros_W} zero entries in W and {zeros_V} in V; multiplicative "
-                f"updates never move an exact zero, so these stay 0 (use init='nndsvda' or a "
-                f"positive start)", ZeroLockWarning, stacklevel=2)
+        if W0 is not None:
+            rank = check_rank(rank)
+            W = check_factor(W0, "W0", (m, rank), X.dtype)
+            V = check_factor(V0, "V0", (rank, n), X.dtype)
+        else:
+            if init not in INITS:
+                raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+            rank = check_rank(rank, X.shape, need_at_most_min=init.startswith("nndsvd"))
+            W, V = initialize(X, rank, init, seed)
+            W = np.ascontiguousarray(W, dtype=X.dtype)
+            V = np.ascontiguousarray(V, dtype=X.dtype)
+        zeros = (int(np.count_nonzero(W == 0)), int(np.count_nonzero(V == 0))) if not spec.moves_zeros else (0, 0)
+        steps = select_steps(method, spec.steps, X, rank, kernel)(X, W, V, **stepper_options)
+        current_V, columns = (lambda: V), (lambda idx: V[:, idx])
+    if any(zeros):
+        warnings.warn(
+            f"the start has {zeros[0]} zero entries in W and {zeros[1]} in V; multiplicative "
+            f"updates never move an exact zero, so these stay 0 (use init='nndsvda' or a "
+            f"positive start)", ZeroLockWarning, stacklevel=2)
 
-    steps = select_steps(method, spec.steps, X, rank, kernel)
     plan = _recording_plan(record_steps, n_steps)
     samples = None if record_samples is None else np.asarray(list(record_samples), dtype=int)
     if samples is not None and samples.size and (samples.min() < -n or samples.max() >= n):
@@ -200,32 +247,46 @@ def fit(
         i = len(recorded)
         W_hist[i] = W
         if recon is not None:
-            np.matmul(W, V[:, samples], out=recon[i])
+            np.matmul(W, columns(samples), out=recon[i])
         recorded.append(step)
 
     losses = np.empty(n_steps + 1)
     errors = np.empty(n_steps + 1)
     stop_reason = "n_steps"
     step = 0
-    for step, value in zip(range(n_steps + 1), steps(X, W, V, **stepper_options)):
-        value, errors[step] = value if isinstance(value, tuple) else (value, value)
-        losses[step] = value
-        if step in wanted:
-            record(step)
-        if callback is not None:
-            Wv, Vv = W.view(), V.view()
-            Wv.flags.writeable = Vv.flags.writeable = False
-            if callback(step, Wv, Vv, value):
-                stop_reason = "callback"
+    bar = None if bar_class is None else bar_class(total=n_steps, desc="fit", unit="step")
+    try:
+        for step, value in zip(range(n_steps + 1), steps):
+            value, errors[step] = value if isinstance(value, tuple) else (value, value)
+            losses[step] = value
+            if bar is not None:
+                bar.set_postfix(loss=f"{value:.4g}", refresh=False)
+                bar.update(step - bar.n)
+            if step in wanted:
+                record(step)
+            if callback is not None:
+                Wv = W.view()
+                Wv.flags.writeable = False
+                Vv = current_V()
+                if not on_dask:
+                    Vv = Vv.view()
+                    Vv.flags.writeable = False
+                if callback(step, Wv, Vv, value):
+                    stop_reason = "callback"
+                    break
+            if tol is not None and step > 0 and losses[step - 1] - value <= tol * losses[step - 1]:
+                stop_reason = "tol"
                 break
-        if tol is not None and step > 0 and losses[step - 1] - value <= tol * losses[step - 1]:
-            stop_reason = "tol"
-            break
+    finally:
+        if bar is not None:
+            if stop_reason != "n_steps":
+                bar.set_description(f"stopped ({stop_reason})", refresh=False)
+            bar.close()
     if plan.size and (not recorded or recorded[-1] != step):
         record(step)  # stopped early: the final state takes the unused slot of step n_steps
     r = len(recorded)
     return FitResult(
-        W=W, V=V, loss=losses[: step + 1].copy(), n_steps=step, stop_reason=stop_reason,
+        W=W, V=current_V(), loss=losses[: step + 1].copy(), n_steps=step, stop_reason=stop_reason,
         method=method, mse=None if spec.loss == "kl" else errors[: step + 1].copy(),
         recorded_steps=np.asarray(recorded, dtype=int),
         W_history=None if W_hist is None else W_hist[:r],
