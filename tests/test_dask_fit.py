@@ -19,6 +19,8 @@ test extra and its absence is a failure.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -239,3 +241,25 @@ def test_same_iterates_on_worker_processes():
                                   dashboard_address=":0") as cluster, distributed.Client(cluster):
         res = fit(da.from_array(X, chunks=(M, 70)), D, W0=W0, V0=V0, n_steps=5)
         assert_same_fit(res, ref)
+
+
+# ------------------------------------------------------------------ progress, and without dask
+
+def test_progress_bar_on_dask(capsys):
+    pytest.importorskip("tqdm")
+    X, W0, V0 = experiment()
+    Xd = da.from_array(X, chunks=(M, 128))
+    fit(Xd, D, W0=W0, V0=V0, n_steps=3)
+    assert capsys.readouterr() == ("", "")
+    res = fit(Xd, D, W0=W0, V0=V0, n_steps=40, progress=True, callback=lambda step, W, V, loss: step == 5)
+    err = capsys.readouterr().err
+    assert res.stop_reason == "callback" and "5/40" in err and "stopped (callback)" in err
+    assert err.endswith("\n")
+
+
+def test_nmf_lib_imports_and_fits_without_dask():
+    """dask is imported only when a dask array is passed: nmf_lib works without it."""
+    code = ("import sys; sys.modules['dask'] = None; import numpy as np, nmf_lib; "
+            "r = nmf_lib.fit(np.ones((5, 6)), 2, n_steps=3); assert r.n_steps == 3; "
+            "assert 'dask.array' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})

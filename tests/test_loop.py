@@ -627,3 +627,41 @@ def test_full_recovery_in_the_posts_experiment_with_hals():
     assert np.all(match.correlation >= 0.99), match.correlation
     assert sorted(match.order.tolist()) == [0, 1, 2, 3]
     assert_monotone(res.loss, mix.X)
+
+
+# ------------------------------------------------------------------ progress=True
+
+def test_progress_bar_is_opt_in_and_closes_on_an_early_stop(capsys, data):
+    """fit(progress=True) draws a tqdm bar on stderr with the loss, which closes (a final
+    newline) when the fit stops early; without it nothing is printed."""
+    pytest.importorskip("tqdm")
+    X = data.noisy(seed=3)
+    fit(X, 3, seed=0, n_steps=5)
+    assert capsys.readouterr() == ("", "")
+    res = fit(X, 3, seed=0, n_steps=500, tol=1e-3, progress=True)
+    err = capsys.readouterr().err
+    assert res.stop_reason == "tol" and res.n_steps < 500
+    assert f"{res.n_steps}/500" in err and "stopped (tol)" in err and "loss=" in err
+    assert err.endswith("\n")  # closed: tqdm ends a closed bar's line
+    res = fit(X, 3, seed=0, n_steps=50, progress=True, callback=lambda step, W, V, loss: step == 7)
+    err = capsys.readouterr().err
+    assert res.stop_reason == "callback" and "7/50" in err and "stopped (callback)" in err
+    assert err.endswith("\n")
+
+    def fails(step, W, V, loss):
+        if step == 2:
+            raise RuntimeError("the callback failed")
+
+    with pytest.raises(RuntimeError, match="the callback failed"):
+        fit(X, 3, seed=0, n_steps=50, progress=True, callback=fails)
+    assert capsys.readouterr().err.endswith("\n")  # closed on the way out too
+
+
+def test_progress_needs_tqdm_and_a_bool(monkeypatch, data):
+    X = data.noisy()
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        fit(X, 3, progress="yes")
+    monkeypatch.setitem(__import__("sys").modules, "tqdm", None)  # as if tqdm were not installed
+    with pytest.raises(ImportError, match=r"progress=True\) needs tqdm.*nmf-lib\[progress\]"):
+        fit(X, 3, progress=True)
+    assert fit(X, 3, n_steps=2).n_steps == 2  # without the bar, tqdm is not needed
