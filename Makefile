@@ -17,7 +17,7 @@ BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed
 LAB_STAMP := $(VENV)/.installed-lab
 
-.PHONY: book test test-nb lab venv bench bench-hals clean clean-venv
+.PHONY: book test test-nb lab venv bench bench-hals bench-dask clean clean-venv
 
 venv: $(STAMP)
 
@@ -67,6 +67,11 @@ bench: $(STAMP)
 
 bench-hals: $(STAMP)
 	$(BIN)/python benchmarks/bench_hals.py
+
+# out of core: 8 GB of X in a temporary zarr store, workers limited to 2 GB in all (about
+# 10 minutes; needs 8 GB of free disk). BENCH_ARGS=--quick for a 0.4 GB check
+bench-dask: $(STAMP)
+	$(BIN)/python benchmarks/bench_dask.py $(BENCH_ARGS)
 
 clean:
 	rm -rf _build .pytest_cache
