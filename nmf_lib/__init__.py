@@ -6,7 +6,8 @@ holding the basis vectors in its columns and V (d x n) the coefficients.
 One module per idea: ``data`` (the post's Gaussian mixture), ``updates`` (the rules as
 the book prints them), ``steppers`` (their buffered twins, which ``fit`` runs, and the
 registry of methods), ``fused`` (the optional compiled single-pass step, numba),
-``loop`` (``fit`` and what it records), ``starts`` (starting
+``dask_fit`` (``fit`` on a Dask array, one pass over X per step; optional, imported only
+when a Dask array is passed), ``loop`` (``fit`` and what it records), ``starts`` (starting
 points), ``metrics`` (losses, correlation and matching), ``rank`` (choosing d),
 ``uniqueness`` (which factors the data determine: smallest ratios, exact alternative
 factorizations, the Successive Projection Algorithm), ``animate`` (the animations), ``legibility`` (how small a figure's text is, recorded for

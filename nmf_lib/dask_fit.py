@@ -203,8 +203,7 @@ def kl_block(X_b: np.ndarray, V_b: np.ndarray, W: np.ndarray):
     """KL's V half-step on one block (``updates.kl_update_V``), and the block's shares of the
     loss and of the next W half-step."""
     V_b = kl_update_V(X_b, W, V_b)
-    return V_b[None], {key: np.asarray(value)[None] if key != "inf_X" else value
-                       for key, value in kl_shares(X_b, V_b, W).items()}
+    return V_b[None], {key: np.asarray(value)[None] for key, value in kl_shares(X_b, V_b, W).items()}
 
 
 def random_block(seed, skip: int, n: int, j0: int, n_b: int, rank: int, scale: float, dtype) -> np.ndarray:
@@ -223,12 +222,12 @@ def random_block(seed, skip: int, n: int, j0: int, n_b: int, rank: int, scale: f
 
 # ------------------------------------------------------------------ the driver
 
-def from_blocks(blocks: list, rank: int, widths, dtype, stacked: int | None = None) -> da.Array:
+def from_blocks(blocks: list, rank: int, widths, dtype, pick: int | None = None) -> da.Array:
     """A (rank x n) dask array from delayed blocks (rank x n_b each, or (c, rank, n_b) stacks
-    of which block ``stacked`` is taken)."""
-    if stacked is not None:
+    of which the candidate ``pick`` is taken)."""
+    if pick is not None:
         take = dask.delayed(operator.getitem, pure=True)
-        blocks = [take(b, stacked) for b in blocks]
+        blocks = [take(b, pick) for b in blocks]
     meta = np.empty((0, 0), dtype)
     return da.concatenate([da.from_delayed(b, shape=(rank, w), dtype=dtype, meta=meta)
                            for b, w in zip(blocks, widths)], axis=1)
@@ -325,9 +324,10 @@ class DaskSteps:
         return self.V[:, samples].compute()
 
     def run_pass(self, task, *args, choose=None) -> dict:
-        """One pass over X: ``task(X_b, V_b, *args)`` on every block, returning a stack of
-        candidate V_b and the block's shares; V is replaced by the new blocks (candidate
-        ``choose(sums)``, or the only one), and the sums of the shares are returned."""
+        """One pass over X: ``task(X_b, V_b, *args)`` on every block returns a stack of
+        candidate V_b (one, or one per count of HALS passes) and the block's shares of the
+        sums, stacked likewise.  V becomes the blocks' candidate ``choose(sums)`` (the only
+        one if ``choose`` is None) and that candidate's sums are returned, as numpy arrays."""
         args = [dask.delayed(a) if isinstance(a, np.ndarray) else a for a in args]  # once in the graph
         call = dask.delayed(task, nout=2)
         results = [call(x, v, *args) for x, v in zip(self.X_blocks, self.V.to_delayed().ravel())]
@@ -335,12 +335,13 @@ class DaskSteps:
         if choose is None:
             V, sums = dask.persist(from_blocks([r[0] for r in results], self.rank, self.widths, self.dtype, 0),
                                    sums)
-            self.V = V
-            return sums.compute()
-        *candidates, sums = dask.persist(*[r[0] for r in results], sums)
-        sums = sums.compute()
-        self.V = from_blocks(candidates, self.rank, self.widths, self.dtype, choose(sums)).persist()
-        return sums
+            self.V, sums, pick = V, sums.compute(), 0
+        else:
+            *candidates, sums = dask.persist(*[r[0] for r in results], sums)
+            sums = sums.compute()
+            pick = choose(sums)
+            self.V = from_blocks(candidates, self.rank, self.widths, self.dtype, pick).persist()
+        return {key: value if key == "changes" else value[pick] for key, value in sums.items()}
 
     def first_pass(self) -> dict:
         """The pass at the start (``first_block``), with the checks of X's values."""
@@ -375,8 +376,8 @@ class DaskSteps:
             delta = self.options["delta"]
             Wt, buf_W, row_W = np.empty((d, m), dtype), np.empty((d, m), dtype), np.empty(m, dtype)
 
-            def choose(sums):  # the count of passes over V the in-memory stepper makes
-                return 0 if passes_V == 1 else passes_needed(sums["changes"], passes_V, delta) - 2
+            def choose(sums):  # the candidate of the count of passes over V the stepper makes
+                return passes_needed(sums["changes"], passes_V, delta) - 2
         while True:
             XVt_w, VVt_w = XVt.astype(dtype), VVt.astype(dtype)
             if self.method == "mu":
@@ -385,15 +386,14 @@ class DaskSteps:
                 W *= XVt_w
                 W /= guard(den_W)
                 sums = self.run_pass(mu_block, W.copy())
-                pick = 0
             else:
                 # the columns of W are the rows of W^T, as steppers.hals_steps
                 np.copyto(Wt, W.T)
                 _hals_rows_in_place(Wt, XVt_w.T, VVt_w, passes_W, delta, row_W, buf_W)
                 np.copyto(W, Wt.T)
-                sums = self.run_pass(hals_block, W.copy(), W.T @ W, passes_V, choose=choose)
-                pick = choose(sums)
-            XVt, VVt = sums["XVt"][pick], sums["VVt"][pick]
+                sums = self.run_pass(hals_block, W.copy(), W.T @ W, passes_V,
+                                     choose=choose if passes_V > 1 else None)
+            XVt, VVt = sums["XVt"], sums["VVt"]
             yield loss(XVt, VVt.astype(dtype), W.T @ W)
 
     def kl_steps(self):
@@ -415,7 +415,6 @@ class DaskSteps:
             W *= sums["num_W"].astype(self.dtype)
             W /= guard(sums["sum_V"].astype(self.dtype))[None, :]
             sums = self.run_pass(kl_block, W.copy())
-            sums = {key: value[0] if key != "inf_X" else value for key, value in sums.items()}
             yield loss(sums)
 
 
