@@ -189,6 +189,9 @@ def test_refusals():
         fit(Xd.astype(complex), D)
     with pytest.raises(ValueError, match="V0 must have shape"):
         fit(Xd, D, W0=W0, V0=V0[:, :10])
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(TypeError, match="dense numpy blocks only"):
+        fit(Xd.map_blocks(sparse.csr_matrix), D, n_steps=1)
     bad = X.copy()
     bad[3, 5] = -1.0
     with pytest.raises(ValueError, match="1 negative entries"):
