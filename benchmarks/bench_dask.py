@@ -111,6 +111,16 @@ def read_seconds(X) -> float:
     return time.perf_counter() - t0
 
 
+def machine() -> str:
+    """The CPU model and the RAM, from /proc (Linux)."""
+    cpu = platform.processor() or platform.machine()
+    with open("/proc/cpuinfo") as f:
+        cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    with open("/proc/meminfo") as f:
+        ram = int(next(line.split()[1] for line in f if line.startswith("MemTotal"))) * 1024
+    return f"{cpu}, {os.cpu_count()} cores, {ram / 2**30:.1f} GiB RAM"
+
+
 def worker_peaks(client: Client) -> dict:
     return client.run(peak_rss)
 
@@ -135,7 +145,7 @@ def main(argv=None) -> None:
     n_mem = int(in_mem * GB / (4 * m))
 
     print("command: python benchmarks/bench_dask.py " + " ".join(sys.argv[1:] if argv is None else argv))
-    print(f"date {time.strftime('%Y-%m-%d %H:%M %Z')}; {platform.machine()}; {os.cpu_count()} cores; "
+    print(f"date {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine()}; "
           f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, dask {dask.__version__}, "
           f"zarr {zarr.__version__}; OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
