@@ -144,7 +144,7 @@ def main(argv=None) -> None:
     chunk = max(1, int(args.chunk_mb * 1e6 / (4 * m)))
     n_mem = int(in_mem * GB / (4 * m))
 
-    print("command: python benchmarks/bench_dask.py " + " ".join(sys.argv[1:] if argv is None else argv))
+    print(" ".join(["command: python benchmarks/bench_dask.py", *(sys.argv[1:] if argv is None else argv)]))
     print(f"date {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine()}; "
           f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, dask {dask.__version__}, "
