@@ -179,6 +179,8 @@ def test_refusals():
         fit(da.from_array(X, chunks=(16, 128)), D, n_steps=1)
     with pytest.raises(ValueError, match="init='nndsvda' is not available on a dask array"):
         fit(Xd, D, init="nndsvda", n_steps=1)
+    with pytest.raises(ValueError, match="method 'minvol' is not available on a dask array"):
+        fit(Xd, D, method="minvol", n_steps=1)
     with pytest.raises(ValueError, match="kernel='fused' is not available on a dask array"):
         fit(Xd, D, kernel="fused", n_steps=1)
     with pytest.raises(ValueError, match="must be 2-D"):
