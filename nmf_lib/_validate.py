@@ -1,20 +1,48 @@
-"""Checks at the library's boundary: every public function validates here.
+"""Checks at the library's boundary: every public function validates here, once per call.
 
-Each check names the problem it found, so a reader of the error knows what to fix.
-None of them modifies or copies the caller's array unless a dtype conversion is needed.
+A public function checks its arguments with these functions and then calls the
+library's unchecked internals (``loop._fit``, ``starts._initialize``, ...), so a fit
+started by NNDSVD reads X once, and the fits inside the rank tools do not read it again.
+
+One kind of fault, one exception: a wrong type (a float where a count is needed, a
+string where a number is, a masked or sparse array) is a TypeError; a wrong value of
+the right type (a negative count, NaN, an unknown name, shapes that do not fit) is a
+ValueError.  Each message names the argument and what is wrong with it.
+None of the checks modifies or copies the caller's array unless a dtype conversion is needed.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
-__all__ = ["as_data", "check_rank", "check_steps", "check_factor", "check_kernel", "working_dtype", "KERNELS"]
+__all__ = [
+    "as_data", "as_array", "check_values", "check_rank", "check_steps", "check_count", "check_real",
+    "check_choice", "check_seed", "check_dtype", "check_indices", "check_product", "check_factor",
+    "check_kernel", "check_memory", "memory_budget", "working_dtype", "KERNELS",
+]
+
+GiB = 2.0**30
 
 
 def _is_sparse(X) -> bool:
     return hasattr(X, "toarray") and hasattr(X, "nnz")
+
+
+def _refuse_containers(X, name: str) -> None:
+    if _is_sparse(X):
+        raise TypeError(
+            f"{name} is a sparse matrix ({type(X).__name__}); nmf_lib works on dense "
+            f"arrays only: convert it with {name}.toarray() if it fits in memory"
+        )
+    if isinstance(X, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} is a masked array: nmf_lib does not support missing entries yet, and "
+            f"fitting its data would use the hidden values; pass {name}.filled(value) to "
+            f"fit with chosen values, or {name}.data to fit every entry"
+        )
 
 
 def working_dtype(dtype) -> np.dtype:
@@ -25,23 +53,24 @@ def working_dtype(dtype) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def as_data(X, name: str = "X") -> np.ndarray:
-    """Return X as a non-negative, finite, non-empty 2-D float array.
-
-    No copy is made when X already is a float32 or float64 ndarray; integers and
-    booleans become float64.  Sparse matrices are refused with a message.
-    """
-    if _is_sparse(X):
-        raise TypeError(
-            f"{name} is a sparse matrix ({type(X).__name__}); nmf_lib works on dense "
-            f"arrays only: convert it with {name}.toarray() if it fits in memory"
-        )
-    arr = np.asarray(X)
+def _real_array(A, name: str) -> np.ndarray:
+    _refuse_containers(A, name)
+    arr = np.asarray(A)
     if arr.dtype.kind not in "biuf":
         raise TypeError(
             f"{name} must hold real numbers, got dtype {arr.dtype} "
             f"({'complex numbers are not allowed' if arr.dtype.kind == 'c' else 'not numeric'})"
         )
+    return arr
+
+
+def as_data(X, name: str = "X") -> np.ndarray:
+    """Return X as a non-negative, finite, non-empty 2-D float array.
+
+    No copy is made when X already is a float32 or float64 ndarray; integers and
+    booleans become float64.  Sparse and masked arrays are refused with a message.
+    """
+    arr = _real_array(X, name)
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-D (features x samples), got {arr.ndim}-D with shape {arr.shape}")
     if arr.size == 0:
@@ -51,7 +80,22 @@ def as_data(X, name: str = "X") -> np.ndarray:
     return arr
 
 
-def check_values(arr: np.ndarray, name: str) -> None:
+def as_array(A, name: str, *, ndim: int | None = 2, nonnegative: bool = False, finite: bool = True,
+             dtype=np.float64) -> np.ndarray:
+    """A real array of ``ndim`` dimensions (any when None) in ``dtype`` (float64 by
+    default; None keeps the working dtype), non-empty, finite, and >= 0 when asked."""
+    arr = _real_array(A, name)
+    if ndim is not None and arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got {arr.ndim}-D with shape {arr.shape}")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty: shape {arr.shape}")
+    arr = arr.astype(working_dtype(arr.dtype) if dtype is None else dtype, copy=False)
+    if finite:
+        check_values(arr, name, nonnegative=nonnegative, squares=False)
+    return arr
+
+
+def check_values(arr: np.ndarray, name: str, *, nonnegative: bool = True, squares: bool = True) -> None:
     """Refuse NaN, inf, negative entries and entries too large to square safely.
 
     min() and max() read the array without allocating a temporary of its size;
@@ -62,18 +106,31 @@ def check_values(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} contains {int(np.isnan(arr).sum())} NaN entries")
     if np.isinf(lo) or np.isinf(hi):
         raise ValueError(f"{name} contains {int(np.isinf(arr).sum())} infinite entries")
-    if lo < 0:
+    if nonnegative and lo < 0:
         count = int((arr < 0).sum())
         raise ValueError(
             f"{name} has {count} negative entries (smallest {lo:.6g}); "
             f"NMF needs every entry >= 0"
         )
+    if not squares or arr.ndim != 2:
+        return
     limit = np.sqrt(np.finfo(arr.dtype).max) / max(arr.shape)
-    if hi > limit:
+    if max(hi, -lo) > limit:
         raise ValueError(
-            f"{name}'s largest entry {hi:.6g} is too large for {arr.dtype} "
+            f"{name}'s largest entry {max(hi, -lo):.6g} is too large for {arr.dtype} "
             f"(products would overflow above about {limit:.3g}); rescale {name}"
         )
+
+
+# ------------------------------------------------------------------ numbers and names
+
+def check_count(value, name: str, minimum: int = 0) -> int:
+    """An integer >= minimum (numpy integers too; bools and floats such as 3.0 are refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r} of type {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
 
 
 def check_rank(rank, shape=None, *, need_at_most_min: bool = False) -> int:
@@ -98,13 +155,82 @@ def check_steps(n_steps) -> int:
     return int(n_steps)
 
 
+def check_real(value, name: str, *, minimum: float | None = None, strict: bool = False,
+               maximum: float | None = None) -> float:
+    """A finite real number (not a bool), >= minimum (> minimum when strict), <= maximum."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r} of type {type(value).__name__}")
+    value = float(value)
+    low_ok = minimum is None or (value > minimum if strict else value >= minimum)
+    if not (np.isfinite(value) and low_ok and (maximum is None or value <= maximum)):
+        bound = [] if minimum is None else [f"{'>' if strict else '>='} {minimum:g}"]
+        bound += [] if maximum is None else [f"<= {maximum:g}"]
+        raise ValueError(f"{name} must be a finite number{' ' + ' and '.join(bound) if bound else ''}, got {value!r}")
+    return value
+
+
+def check_choice(value, name: str, choices) -> str:
+    """One of the strings ``choices``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {tuple(choices)}, got {value!r} of type {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {tuple(choices)}")
+    return value
+
+
+def check_seed(seed):
+    """Anything ``numpy.random.default_rng`` accepts (None, an int >= 0, a sequence of
+    them, a SeedSequence, a BitGenerator or a Generator); returned unchanged."""
+    try:
+        np.random.default_rng(seed)
+    except (TypeError, ValueError) as err:
+        raise type(err)(
+            f"seed must be anything numpy.random.default_rng accepts (None, an integer >= 0, "
+            f"a sequence of them, a SeedSequence, a BitGenerator or a Generator), got {seed!r}: {err}"
+        ) from None
+    return seed
+
+
+def check_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """float32 or float64: the dtypes the library computes in."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be a numpy float dtype (float32 or float64), got {dtype!r}") from None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"{name} must be float32 or float64, got {dt}: other dtypes would round or "
+                         f"truncate the values")
+    return dt
+
+
+def check_indices(indices, name: str, n: int) -> np.ndarray:
+    """Integer indices into an axis of length n (negative ones count from the end)."""
+    items = list(np.ravel(indices)) if isinstance(indices, np.ndarray) else indices
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of integer indices, got {indices!r}") from None
+    bad = [i for i in items if isinstance(i, (bool, np.bool_)) or not isinstance(i, numbers.Integral)]
+    if bad:
+        raise TypeError(f"{name} must hold integer indices, got {bad[:3]!r} (floats are not truncated)")
+    idx = np.asarray(items, dtype=np.int64)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise ValueError(f"{name} must index columns of X (0 <= i < {n}), got {idx[(idx < -n) | (idx >= n)][:5].tolist()}")
+    return idx
+
+
+def check_product(X, W, V, *, nonnegative: bool = False, dtype=np.float64):
+    """X (m x n), W (m x d) and V (d x n) as real, finite arrays whose shapes fit X ~ W V."""
+    X, W, V = (as_array(A, name, nonnegative=nonnegative, dtype=dtype) for A, name in ((X, "X"), (W, "W"), (V, "V")))
+    if W.shape[1] != V.shape[0] or X.shape != (W.shape[0], V.shape[1]):
+        raise ValueError(f"X (m x n), W (m x d) and V (d x n) do not fit together: shapes "
+                         f"{X.shape}, {W.shape} and {V.shape}")
+    return X, W, V
+
+
 def check_factor(F, name: str, shape: tuple[int, int], dtype) -> np.ndarray:
     """Validate a starting factor and return a private copy in the working dtype."""
-    if _is_sparse(F):
-        raise TypeError(f"{name} is a sparse matrix; starting factors must be dense arrays")
-    arr = np.asarray(F)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = _real_array(F, name)
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
     # check in a float dtype (integer and bool starts are allowed; finfo needs a float)
@@ -121,8 +247,31 @@ KERNELS = ("auto", "numpy", "fused")
 def check_kernel(kernel) -> str:
     """``fit``'s kernel: "auto" (the fused kernel where it is installed and pays,
     ``fused.fused_pays``), "numpy" (the numpy steppers) or "fused" (the numba kernel)."""
-    if not isinstance(kernel, str):
-        raise TypeError(f"kernel must be one of {KERNELS}, got {kernel!r} of type {type(kernel).__name__}")
-    if kernel not in KERNELS:
-        raise ValueError(f"unknown kernel {kernel!r}; choose one of {KERNELS}")
-    return kernel
+    return check_choice(kernel, "kernel", KERNELS)
+
+
+# ------------------------------------------------------------------------ memory
+
+def memory_budget() -> int:
+    """Bytes the library may ask for at once: the memory available now (Linux's
+    MemAvailable), else the machine's physical memory, else no limit."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 1 << 62
+
+
+def check_memory(nbytes: float, argument: str, what: str) -> None:
+    """Refuse, before allocating, a request larger than ``memory_budget()``; the message
+    names the argument responsible and the size in GiB."""
+    budget = memory_budget()
+    if nbytes > budget:
+        raise ValueError(f"{argument}: {what} would need {nbytes / GiB:.3g} GiB, more than the "
+                         f"{budget / GiB:.3g} GiB of memory available")

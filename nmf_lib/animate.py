@@ -27,9 +27,10 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
+from ._validate import as_array, check_count, check_real
 from .legibility import text_size_record
 from .loop import FitResult
-from .metrics import Match, column_scale, correlation_matrix, match_components
+from .metrics import Match, _column_scale as column_scale, _correlation_matrix as correlation_matrix, match_components
 
 __all__ = ["StepAnimation", "basis_animation", "reconstruction_animation", "html_video"]
 
@@ -71,7 +72,13 @@ def _frames(result: FitResult, steps, need: str) -> tuple[np.ndarray, np.ndarray
     recorded = np.asarray(result.recorded_steps, dtype=int)
     if steps is None:
         return np.arange(recorded.size), recorded
-    steps = np.asarray(list(steps), dtype=int)
+    try:
+        steps = list(steps)
+    except TypeError:
+        raise TypeError(f"steps must be a sequence of recorded steps, got {steps!r}") from None
+    if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in steps):
+        raise TypeError(f"steps must hold integer steps, got {steps[:5]!r}")
+    steps = np.asarray(steps, dtype=int)
     if steps.size == 0:
         raise ValueError("steps is empty: an animation needs at least one frame")
     where = {s: i for i, s in enumerate(recorded.tolist())}
@@ -85,16 +92,14 @@ def _frames(result: FitResult, steps, need: str) -> tuple[np.ndarray, np.ndarray
 def _grid(t, m: int) -> np.ndarray:
     if t is None:
         return np.linspace(0.0, 1.0, m)
-    t = np.asarray(t, dtype=float)
+    t = as_array(t, "t", ndim=None)
     if t.shape != (m,):
         raise ValueError(f"t must have shape ({m},) to match the {m} rows of the data, got {t.shape}")
     return t
 
 
 def _check_fps(fps) -> float:
-    if not (np.isfinite(fps) and fps > 0):
-        raise ValueError(f"fps must be a positive number, got {fps!r}")
-    return float(fps)
+    return check_real(fps, "fps", minimum=0.0, strict=True)
 
 
 def basis_animation(result: FitResult, G, t=None, *, steps=None, match: Match | None = None,
@@ -111,12 +116,14 @@ def basis_animation(result: FitResult, G, t=None, *, steps=None, match: Match | 
     whole animation.  ``steps`` selects recorded steps to show (default: all recorded).
     """
     idx, shown = _frames(result, steps, "W_history")
-    G = np.asarray(G, dtype=np.float64)
+    G = as_array(G, "G", ndim=None)
     m, rank = result.W.shape
     if G.ndim != 2 or G.shape[0] != m or G.shape[1] > rank:
         raise ValueError(f"G must be m x d with m = {m} rows and d <= {rank} columns, got shape {G.shape}")
     t = _grid(t, m)
     fps = _check_fps(fps)
+    if match is not None and not isinstance(match, Match):
+        raise TypeError(f"match must be a Match (nmf_lib.match_components), got {type(match).__name__}")
     match = match_components(G, result.W) if match is None else match
     order = np.asarray(match.order, dtype=int)
     if order.shape != (G.shape[1],):
@@ -186,7 +193,7 @@ def reconstruction_animation(result: FitResult, X, t=None, *, steps=None, ncols:
     """Animate samples (columns ``result.sample_indices`` of X, m x n) with their
     reconstructions W V[:, i] at the recorded steps, in a grid of ``ncols`` columns."""
     idx, shown = _frames(result, steps, "reconstructions")
-    X = np.asarray(X)
+    X = as_array(X, "X", ndim=None)
     m = result.W.shape[0]
     if X.ndim != 2 or X.shape[0] != m:
         raise ValueError(f"X must be the m x n data the fit saw (m = {m}), got shape {X.shape}")
@@ -195,8 +202,7 @@ def reconstruction_animation(result: FitResult, X, t=None, *, steps=None, ncols:
         raise ValueError("the fit recorded no samples (record_samples was empty)")
     if samples.max() >= X.shape[1] or samples.min() < -X.shape[1]:
         raise ValueError(f"the recorded sample indices do not fit X with {X.shape[1]} columns")
-    if isinstance(ncols, bool) or int(ncols) != ncols or ncols < 1:
-        raise ValueError(f"ncols must be a positive integer, got {ncols!r}")
+    ncols = check_count(ncols, "ncols", 1)
     t = _grid(t, m)
     fps = _check_fps(fps)
     data = X[:, samples].astype(np.float64)
@@ -268,6 +274,11 @@ def html_video(anim, *, label: str | None = None, autoplay: bool = False, loop: 
     """
     import matplotlib as mpl
     from IPython.display import HTML
+
+    if not isinstance(anim, FuncAnimation):
+        raise TypeError(f"anim must be a matplotlib animation (basis_animation, reconstruction_animation), "
+                        f"got {type(anim).__name__}")
+    embed_limit_mb = check_real(embed_limit_mb, "embed_limit_mb", minimum=0.0, strict=True)
 
     with mpl.rc_context({"animation.ffmpeg_path": _ffmpeg_exe(), "animation.writer": "ffmpeg"}):
         tag = anim.to_html5_video(embed_limit=embed_limit_mb)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import as_array, check_count, check_dtype, check_seed
+
 __all__ = ["CENTRES", "WIDTHS", "Mixture", "gaussian_basis", "gaussian_mixture"]
 
 #: centres (means) and widths (standard deviations) of the post's four Gaussian basis vectors
@@ -35,15 +37,23 @@ class Mixture:
 
 def gaussian_basis(m: int = 512, *, centres=CENTRES, widths=WIDTHS) -> tuple[np.ndarray, np.ndarray]:
     """Return (t, G): the grid t = linspace(0, 1, m) and G[:, k] = N(t | centres[k], widths[k])."""
-    centres = np.asarray(centres, dtype=float)
-    widths = np.asarray(widths, dtype=float)
-    if centres.ndim != 1 or centres.shape != widths.shape or centres.size == 0:
+    m = check_count(m, "m", 2)
+    centres, widths = _check_bumps(centres, widths)
+    return _gaussian_basis(m, centres, widths)
+
+
+def _check_bumps(centres, widths):
+    centres = as_array(centres, "centres", ndim=1, finite=False)
+    widths = as_array(widths, "widths", ndim=1, finite=False)
+    if centres.shape != widths.shape:
         raise ValueError(f"centres and widths must be 1-D of the same non-zero length, "
                          f"got shapes {centres.shape} and {widths.shape}")
     if not (np.all(np.isfinite(centres)) and np.all(np.isfinite(widths))) or np.any(widths <= 0):
         raise ValueError("centres must be finite and every width finite and > 0")
-    if int(m) != m or m < 2:
-        raise ValueError(f"m must be an integer >= 2, got {m!r}")
+    return centres, widths
+
+
+def _gaussian_basis(m: int, centres: np.ndarray, widths: np.ndarray):
     t = np.linspace(0.0, 1.0, int(m))
     z = (t[:, None] - centres[None, :]) / widths[None, :]
     G = np.exp(-0.5 * z**2) / (widths[None, :] * np.sqrt(2 * np.pi))
@@ -58,12 +68,12 @@ def gaussian_mixture(
     The sizes are keyword-only (``gaussian_mixture(m=512, n=4096)``), so they cannot be
     swapped by accident.  ``seed`` is anything ``numpy.random.default_rng`` accepts.
     """
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    rng = np.random.default_rng(seed)
-    t, G = gaussian_basis(m, centres=centres, widths=widths)
-    Nu = rng.uniform(0.0, 1.0, size=(G.shape[1], int(n)))
+    m, n = check_count(m, "m", 2), check_count(n, "n", 1)
+    centres, widths = _check_bumps(centres, widths)
+    dtype = check_dtype(dtype)
+    rng = np.random.default_rng(check_seed(seed))
+    t, G = _gaussian_basis(m, centres, widths)
+    Nu = rng.uniform(0.0, 1.0, size=(G.shape[1], n))
     X = G @ Nu
-    dtype = np.dtype(dtype)
     return Mixture(X=X.astype(dtype, copy=False), G=G.astype(dtype, copy=False),
                    Nu=Nu.astype(dtype, copy=False), t=t)

@@ -50,7 +50,7 @@ import numbers
 
 import numpy as np
 
-from .metrics import mse_from_products, squared_norm
+from .metrics import _mse_from_products as mse_from_products, _squared_norm as squared_norm  # X is checked by fit
 from .steppers import HALS_DELTA, _hals_rows_in_place, hals_pass_counts
 from .updates import guard
 

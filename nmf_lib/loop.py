@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_data, check_factor, check_kernel, check_rank, check_steps
+from ._validate import (
+    as_data, check_choice, check_factor, check_indices, check_kernel, check_memory, check_rank, check_real,
+    check_seed, check_steps,
+)
 from .fused import select_steps
-from .starts import INITS, initialize
+from .starts import INITS, _initialize
 from .steppers import METHODS
 
 __all__ = ["fit", "FitResult", "ZeroLockWarning", "is_dask_array"]
@@ -85,28 +88,55 @@ def progress_bar_class():
     return tqdm
 
 
-def _recording_plan(record_steps, n_steps: int) -> np.ndarray:
+class _Growing:
+    """Rows of one shape appended one at a time, into an array that starts with
+    ``first`` rows and doubles when full, up to ``most``: nothing proportional to
+    ``most`` is allocated when the loop stops early."""
+
+    def __init__(self, shape, dtype, most: int, first: int):
+        self.data = np.empty((max(min(most, first), 1), *shape), dtype)
+        self.most, self.size = most, 0
+
+    def append(self, row) -> None:
+        if self.size == len(self.data):
+            grown = np.empty((max(min(2 * self.size, self.most), self.size + 1), *self.data.shape[1:]),
+                             self.data.dtype)
+            grown[: self.size] = self.data
+            self.data = grown
+        self.data[self.size] = row
+        self.size += 1
+
+    def rows(self) -> np.ndarray:
+        return self.data[: self.size]
+
+
+def _recording_plan(record_steps, n_steps: int):
+    """(wanted, most): ``wanted(step)`` says whether to record at a step, ``most`` is how
+    many records the whole run makes.  "all" and intervals are rules, not lists, so a
+    huge ``n_steps`` costs nothing until the steps happen."""
     if record_steps is None:
-        return np.empty(0, dtype=int)
+        return (lambda step: False), 0
     if isinstance(record_steps, str):
         if record_steps != "all":
             raise ValueError(f"record_steps must be None, 'all', an int or a list of steps, got {record_steps!r}")
-        steps = range(n_steps + 1)
-    elif isinstance(record_steps, (int, np.integer)) and not isinstance(record_steps, bool):
-        if record_steps < 1:
+        return (lambda step: True), n_steps + 1
+    if isinstance(record_steps, numbers.Integral) and not isinstance(record_steps, bool):
+        k = int(record_steps)
+        if k < 1:
             raise ValueError(f"record_steps as an interval must be >= 1, got {record_steps}")
-        steps = list(range(0, n_steps + 1, int(record_steps))) + [n_steps]
-    else:
-        steps = list(record_steps) if isinstance(record_steps, Iterable) else [record_steps]
-        if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in steps):
-            raise TypeError(f"record_steps must be None, 'all', an int or a list of integer steps, "
-                            f"got {record_steps!r}")
-        steps = [int(s) for s in steps]
-        bad = [s for s in steps if not 0 <= s <= n_steps]
-        if bad:
-            raise ValueError(f"record_steps must lie in [0, n_steps={n_steps}], got {bad[:5]}")
-    # the final state is always recorded
-    return np.unique(np.asarray(list(steps) + [n_steps], dtype=int))
+        return (lambda step: step % k == 0 or step == n_steps), n_steps // k + 1 + (n_steps % k != 0)
+    if not isinstance(record_steps, Iterable) or isinstance(record_steps, (bytes, dict)):
+        raise TypeError(f"record_steps must be None, 'all', an int or a list of integer steps, "
+                        f"got {record_steps!r}")
+    steps = list(record_steps)
+    if not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in steps):
+        raise TypeError(f"record_steps must be None, 'all', an int or a list of integer steps, "
+                        f"got {record_steps!r}")
+    bad = [int(s) for s in steps if not 0 <= s <= n_steps]
+    if bad:
+        raise ValueError(f"record_steps must lie in [0, n_steps={n_steps}], got {bad[:5]}")
+    wanted = set(int(s) for s in steps) | {n_steps}  # the final state is always recorded
+    return wanted.__contains__, len(wanted)
 
 
 def fit(
@@ -183,28 +213,38 @@ def fit(
     "random_scaled" reads X once more for its mean), or W0 and V0 given (V0 numpy or dask),
     and ``kernel="fused"`` is refused (the blocks run the numpy rules).
     """
-    on_dask = is_dask_array(X)
-    if on_dask:
+    if is_dask_array(X):
         from . import dask_fit  # needs dask: pip install 'nmf-lib[dask]'
         X = dask_fit.as_dask_data(X)
     else:
         X = as_data(X)
+    return _fit(X, rank, n_steps=n_steps, init=init, seed=seed, W0=W0, V0=V0, method=method,
+                options=options, kernel=kernel, tol=tol, record_steps=record_steps,
+                record_samples=record_samples, callback=callback, progress=progress)
+
+
+def _fit(X, rank, *, n_steps=256, init="random", seed=None, W0=None, V0=None, method="mu", options=None,
+         kernel="auto", tol=None, record_steps=None, record_samples=None, callback=None, progress=False):
+    """``fit`` for an X already checked (by ``as_data``, or ``dask_fit.as_dask_data``: the
+    rank tools call it once per run); the other arguments are checked here."""
+    on_dask = is_dask_array(X)
     m, n = X.shape
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {tuple(METHODS)}")
-    spec = METHODS[method]
+    spec = METHODS[check_choice(method, "method", tuple(METHODS))]
     stepper_options = spec.resolve_options(options)
     kernel = check_kernel(kernel)
     n_steps = check_steps(n_steps)
-    if tol is not None and (isinstance(tol, bool) or not isinstance(tol, numbers.Real)
-                            or not (np.isfinite(tol) and tol >= 0)):
-        raise ValueError(f"tol must be None or a finite number >= 0, got {tol!r}")
+    if tol is not None:
+        tol = check_real(tol, "tol", minimum=0.0)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {callback!r} of type {type(callback).__name__}")
     if (W0 is None) != (V0 is None):
         raise ValueError("W0 and V0 must be given together (or neither)")
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be True or False, got {progress!r}")
     bar_class = progress_bar_class() if progress else None  # before any work: a missing tqdm fails fast
+    itemsize = X.dtype.itemsize
     if on_dask:
+        from . import dask_fit
         run = dask_fit.DaskSteps(X, rank, method=method, options=stepper_options, kernel=kernel,
                                  init=init, seed=seed, W0=W0, V0=V0)
         rank, W = run.rank, run.W
@@ -214,13 +254,16 @@ def fit(
     else:
         if W0 is not None:
             rank = check_rank(rank)
+            check_memory(itemsize * (2 * (m + n) * rank + 2 * rank * rank), f"rank={rank}",
+                         f"the factors and the products of one step at rank {rank}")
             W = check_factor(W0, "W0", (m, rank), X.dtype)
             V = check_factor(V0, "V0", (rank, n), X.dtype)
         else:
-            if init not in INITS:
-                raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+            init = check_choice(init, "init", INITS)
             rank = check_rank(rank, X.shape, need_at_most_min=init.startswith("nndsvd"))
-            W, V = initialize(X, rank, init, seed)
+            check_memory(itemsize * (2 * (m + n) * rank + 2 * rank * rank), f"rank={rank}",
+                         f"the factors and the products of one step at rank {rank}")
+            W, V = _initialize(X, rank, init, check_seed(seed))
             W = np.ascontiguousarray(W, dtype=X.dtype)
             V = np.ascontiguousarray(V, dtype=X.dtype)
         zeros = (int(np.count_nonzero(W == 0)), int(np.count_nonzero(V == 0))) if not spec.moves_zeros else (0, 0)
@@ -230,39 +273,49 @@ def fit(
         warnings.warn(
             f"the start has {zeros[0]} zero entries in W and {zeros[1]} in V; multiplicative "
             f"updates never move an exact zero, so these stay 0 (use init='nndsvda' or a "
-            f"positive start)", ZeroLockWarning, stacklevel=2)
+            f"positive start)", ZeroLockWarning, stacklevel=3)
 
-    plan = _recording_plan(record_steps, n_steps)
-    samples = None if record_samples is None else np.asarray(list(record_samples), dtype=int)
-    if samples is not None and samples.size and (samples.min() < -n or samples.max() >= n):
-        raise ValueError(f"record_samples must index columns of X (0 <= i < {n})")
-    if samples is not None and plan.size == 0:
+    wanted, most = _recording_plan(record_steps, n_steps)
+    samples = None if record_samples is None else check_indices(record_samples, "record_samples", n)
+    if samples is not None and most == 0:
         raise ValueError("record_samples needs record_steps to say when to record")
-    W_hist = np.empty((plan.size, m, rank), X.dtype) if plan.size else None
-    recon = np.empty((plan.size, m, samples.size), X.dtype) if samples is not None else None
+    # n_steps is only an upper bound when tol or a callback may stop the fit: then the
+    # records and the losses grow as the steps happen instead of being reserved up front
+    bounded = tol is not None or callback is not None
+    if most:
+        check_memory(most * m * rank * itemsize, f"record_steps={record_steps!r} with n_steps={n_steps}",
+                     f"W_history of {most} x {m} x {rank} {X.dtype}")
+    if samples is not None:
+        check_memory(most * m * samples.size * itemsize, f"record_samples ({samples.size} samples)",
+                     f"reconstructions of {most} x {m} x {samples.size} {X.dtype}")
+    if not bounded:
+        check_memory(16 * (n_steps + 1), f"n_steps={n_steps}", f"the loss and error of {n_steps + 1} steps")
+    first = 64 if bounded else most
+    W_hist = _Growing((m, rank), X.dtype, most, first) if most else None
+    recon = _Growing((m, samples.size), X.dtype, most, first) if samples is not None else None
+    losses = _Growing((), np.float64, n_steps + 1, 1024 if bounded else n_steps + 1)
+    errors = _Growing((), np.float64, n_steps + 1, 1024 if bounded else n_steps + 1)  # the MSE, for FitResult.mse
     recorded = []
-    wanted = set(plan.tolist())
 
     def record(step):
-        i = len(recorded)
-        W_hist[i] = W
+        W_hist.append(W)
         if recon is not None:
-            np.matmul(W, columns(samples), out=recon[i])
+            recon.append(W @ columns(samples))
         recorded.append(step)
 
-    losses = np.empty(n_steps + 1)
-    errors = np.empty(n_steps + 1)
     stop_reason = "n_steps"
     step = 0
+    previous = None
     bar = None if bar_class is None else bar_class(total=n_steps, desc="fit", unit="step")
     try:
         for step, value in zip(range(n_steps + 1), steps):
-            value, errors[step] = value if isinstance(value, tuple) else (value, value)
-            losses[step] = value
+            value, error = value if isinstance(value, tuple) else (value, value)
+            losses.append(value)
+            errors.append(error)
             if bar is not None:
                 bar.set_postfix(loss=f"{value:.4g}", refresh=False)
                 bar.update(step - bar.n)
-            if step in wanted:
+            if wanted(step):
                 record(step)
             if callback is not None:
                 Wv = W.view()
@@ -274,21 +327,22 @@ def fit(
                 if callback(step, Wv, Vv, value):
                     stop_reason = "callback"
                     break
-            if tol is not None and step > 0 and losses[step - 1] - value <= tol * losses[step - 1]:
+            if tol is not None and step > 0 and previous - value <= tol * previous:
                 stop_reason = "tol"
                 break
+            previous = value
     finally:
         if bar is not None:
             if stop_reason != "n_steps":
                 bar.set_description(f"stopped ({stop_reason})", refresh=False)
             bar.close()
-    if plan.size and (not recorded or recorded[-1] != step):
-        record(step)  # stopped early: the final state takes the unused slot of step n_steps
-    r = len(recorded)
+    if most and (not recorded or recorded[-1] != step):
+        record(step)  # stopped early: the final state is recorded too
     return FitResult(
-        W=W, V=current_V(), loss=losses[: step + 1].copy(), n_steps=step, stop_reason=stop_reason,
-        method=method, mse=None if spec.loss == "kl" else errors[: step + 1].copy(),
+        W=W, V=current_V(), loss=losses.rows().copy(), n_steps=step, stop_reason=stop_reason,
+        method=method, mse=None if spec.loss == "kl" else errors.rows().copy(),
         recorded_steps=np.asarray(recorded, dtype=int),
-        W_history=None if W_hist is None else W_hist[:r],
-        reconstructions=None if recon is None else recon[:r], sample_indices=samples,
+        W_history=None if W_hist is None else W_hist.rows().copy() if bounded else W_hist.rows(),
+        reconstructions=None if recon is None else recon.rows().copy() if bounded else recon.rows(),
+        sample_indices=samples,
     )

@@ -6,12 +6,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validate import as_array, check_count, check_product, check_real
+
 __all__ = ["mse", "squared_norm", "mse_from_products", "kl_divergence", "xlogx_sum", "logdet_penalty",
            "correlation_matrix", "best_assignment", "column_scale", "Match", "match_components",
            "hoyer_sparsity"]
 
 
-def squared_norm(X: np.ndarray, block: int = 1 << 13) -> float:
+def squared_norm(X, block: int = 1 << 13) -> float:
+    """||X||_F^2 accumulated in float64, in blocks so no copy of X is made (``_squared_norm``)."""
+    return _squared_norm(as_array(X, "X", ndim=None, dtype=None), check_count(block, "block", 1))
+
+
+def _squared_norm(X: np.ndarray, block: int = 1 << 13) -> float:
     """||X||_F^2 accumulated in float64, in blocks so no copy of X is made.
 
     A float32 block is converted to float64 before the dot product (float32 sums of
@@ -35,8 +42,8 @@ def mse(X, W, V) -> float:
 
     This is the reference the book reports; it forms the m x n residual.
     """
-    X = np.asarray(X, dtype=np.float64)
-    R = X - np.asarray(W, dtype=np.float64) @ np.asarray(V, dtype=np.float64)
+    X, W, V = check_product(X, W, V)
+    R = X - W @ V
     return float(np.vdot(R, R)) / X.size
 
 
@@ -47,6 +54,15 @@ def mse_from_products(norm_X2: float, WtX_dot_V: float, WtW: np.ndarray, VVt: np
 
     clipped at 0 (rounding can push a tiny true value below zero).
     """
+    norm_X2 = check_real(norm_X2, "norm_X2", minimum=0.0)
+    WtX_dot_V = check_real(WtX_dot_V, "WtX_dot_V")
+    WtW, VVt = as_array(WtW, "WtW", dtype=None), as_array(VVt, "VVt", dtype=None)
+    if WtW.shape != VVt.shape or WtW.shape[0] != WtW.shape[1]:
+        raise ValueError(f"WtW and VVt must be square (d x d) of the same shape, got {WtW.shape} and {VVt.shape}")
+    return _mse_from_products(norm_X2, WtX_dot_V, WtW, VVt, check_count(size, "size", 1))
+
+
+def _mse_from_products(norm_X2: float, WtX_dot_V: float, WtW: np.ndarray, VVt: np.ndarray, size: int) -> float:
     cross = float(np.vdot(WtW.astype(np.float64), VVt.astype(np.float64)))
     return max(norm_X2 - 2.0 * WtX_dot_V + cross, 0.0) / size
 
@@ -69,8 +85,8 @@ def kl_divergence(X, W, V) -> float:
     with 0 log(0 / y) = 0.  It is >= 0, and 0 exactly when X = WV; it is +inf when some
     X_ij > 0 has (WV)_ij = 0.  This is the loss ``fit(..., method="kl")`` records.
     """
-    X = np.asarray(X, dtype=np.float64)
-    Y = np.asarray(W, dtype=np.float64) @ np.asarray(V, dtype=np.float64)
+    X, W, V = check_product(X, W, V, nonnegative=True)
+    Y = W @ V
     pos = X > 0
     if np.any(Y[pos] <= 0):
         return float("inf")
@@ -99,10 +115,13 @@ def correlation_matrix(A, B) -> np.ndarray:
     A column with no spread (constant) correlates 0 with everything.  The correlation
     of paired columns is the diagonal: ``np.diag(correlation_matrix(A, B))``.
     """
-    A = np.asarray(A, dtype=np.float64)
-    B = np.asarray(B, dtype=np.float64)
-    if A.ndim != 2 or B.ndim != 2 or A.shape[0] != B.shape[0]:
+    A, B = as_array(A, "A"), as_array(B, "B")
+    if A.shape[0] != B.shape[0]:
         raise ValueError(f"A and B must be 2-D with the same number of rows, got shapes {A.shape} and {B.shape}")
+    return _correlation_matrix(A, B)
+
+
+def _correlation_matrix(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     A = A - A.mean(axis=0)
     B = B - B.mean(axis=0)
     na = np.linalg.norm(A, axis=0)
@@ -120,9 +139,14 @@ def best_assignment(score) -> np.ndarray:
     The Hungarian algorithm (Kuhn-Munkres, O(k^2 l)) with potentials, on cost = -score;
     it replaces trying all l! / (l - k)! assignments.
     """
-    cost = -np.asarray(score, dtype=float)
-    if cost.ndim != 2 or cost.shape[0] > cost.shape[1] or not np.all(np.isfinite(cost)):
-        raise ValueError(f"score must be a finite 2-D array with no more rows than columns, got shape {cost.shape}")
+    score = as_array(score, "score")
+    if score.shape[0] > score.shape[1]:
+        raise ValueError(f"score must be a finite 2-D array with no more rows than columns, got shape {score.shape}")
+    return _best_assignment(score)
+
+
+def _best_assignment(score: np.ndarray) -> np.ndarray:
+    cost = -score
     k, l = cost.shape
     INF = np.inf
     u = np.zeros(k + 1)
@@ -169,10 +193,13 @@ def column_scale(true, learned) -> np.ndarray:
     W V = (W D)(D^{-1} V) for any positive diagonal D, so a fit fixes each learned
     column's shape, not its size; dividing learned[:, k] by s_k puts it in true's units.
     """
-    T = np.asarray(true, dtype=np.float64)
-    L = np.asarray(learned, dtype=np.float64)
-    if T.shape != L.shape or T.ndim != 2:
+    T, L = as_array(true, "true"), as_array(learned, "learned")
+    if T.shape != L.shape:
         raise ValueError(f"true and learned must be 2-D of the same shape, got {T.shape} and {L.shape}")
+    return _column_scale(T, L)
+
+
+def _column_scale(T: np.ndarray, L: np.ndarray) -> np.ndarray:
     tt = np.einsum("ij,ij->j", T, T)
     return np.einsum("ij,ij->j", T, L) / np.where(tt > 0, tt, 1.0)
 
@@ -210,16 +237,15 @@ class Match:
 def match_components(true, learned) -> Match:
     """Match the columns of ``learned`` (m x d') to those of ``true`` (m x d), d <= d',
     up to permutation and scale, maximising the total Pearson correlation."""
-    T = np.asarray(true, dtype=np.float64)
-    L = np.asarray(learned, dtype=np.float64)
-    if T.ndim != 2 or L.ndim != 2 or T.shape[0] != L.shape[0]:
+    T, L = as_array(true, "true"), as_array(learned, "learned")
+    if T.shape[0] != L.shape[0]:
         raise ValueError(f"true and learned must be 2-D with the same number of rows, got {T.shape} and {L.shape}")
     if T.shape[1] > L.shape[1]:
         raise ValueError(f"cannot match {T.shape[1]} true components to only {L.shape[1]} learned ones")
-    C = correlation_matrix(T, L)
-    order = best_assignment(C)
+    C = _correlation_matrix(T, L)
+    order = _best_assignment(C)
     corr = C[np.arange(T.shape[1]), order]
-    return Match(order=order, correlation=corr, scale=column_scale(T, L[:, order]))
+    return Match(order=order, correlation=corr, scale=_column_scale(T, L[:, order]))
 
 
 def hoyer_sparsity(A, axis: int = 0) -> np.ndarray:
@@ -228,16 +254,22 @@ def hoyer_sparsity(A, axis: int = 0) -> np.ndarray:
         (sqrt(k) - ||a||_1 / ||a||_2) / (sqrt(k) - 1)
 
     1 for a vector with a single non-zero entry, 0 when all |entries| are equal.
-    Signed vectors are measured on their absolute values.
+    Signed vectors are measured on their absolute values.  The ratio is scale-free, so it
+    is computed on each vector divided by its largest |entry|: no square overflows or
+    underflows, whether the entries are 1e200 or 1e-200.  A zero vector counts as 0.
     """
-    A = np.abs(np.asarray(A, dtype=np.float64))
-    if A.ndim != 2:
-        raise ValueError(f"expected a 2-D array, got shape {A.shape}")
+    A = np.abs(as_array(A, "A"))
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be 0 (columns) or 1 (rows), got {axis!r} of type {type(axis).__name__}")
+    if axis not in (0, 1):
+        raise ValueError(f"axis must be 0 (columns) or 1 (rows), got {axis}")
     k = A.shape[axis]
     if k < 2:
-        raise ValueError("sparsity needs vectors of length >= 2")
-    l1 = A.sum(axis=axis)
-    l2 = np.sqrt((A * A).sum(axis=axis))
+        raise ValueError(f"sparsity needs vectors of length >= 2, got A of shape {A.shape} along axis {axis}")
+    peak = A.max(axis=axis, keepdims=True)
+    U = A / np.where(peak > 0, peak, 1.0)  # entries in [0, 1], the largest exactly 1
+    l1 = U.sum(axis=axis)
+    l2 = np.sqrt((U * U).sum(axis=axis))
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where(l2 > 0, l1 / np.where(l2 > 0, l2, 1.0), np.sqrt(k))
     return (np.sqrt(k) - ratio) / (np.sqrt(k) - 1)

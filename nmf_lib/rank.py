@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_data, check_rank
-from .loop import fit
+from ._validate import as_array, as_data, check_count, check_rank, check_seed
+from .loop import _fit
 
 __all__ = [
     "error_by_rank", "cluster_labels", "connectivity", "consensus_matrix",
@@ -51,24 +51,26 @@ def _check_ranks(ranks, shape) -> np.ndarray:
     return np.asarray(ranks, dtype=int)
 
 
-def _check_runs(n_runs) -> int:
-    if isinstance(n_runs, bool) or not isinstance(n_runs, numbers.Integral) or n_runs < 1:
-        raise ValueError(f"n_runs must be a positive integer, got {n_runs!r}")
-    return int(n_runs)
-
-
-def _check_seed(seed) -> int:
-    """An integer seed (None draws one from the OS: the runs are then not reproducible)."""
+def _seed_words(seed) -> list[int]:
+    """The seed as integers the runs' seeds are built from: fit's convention (anything
+    ``numpy.random.default_rng`` accepts).  An integer or a sequence of them is used as
+    it is; None draws fresh entropy (the runs are then not reproducible); a
+    SeedSequence gives its entropy; a Generator or BitGenerator gives one draw."""
+    check_seed(seed)
     if seed is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise TypeError(f"seed must be a non-negative integer or None, got {seed!r}")
-    return int(seed)
+        return [int(np.random.SeedSequence().entropy)]
+    if isinstance(seed, numbers.Integral):
+        return [int(seed)]
+    if isinstance(seed, np.random.SeedSequence):
+        return list(np.atleast_1d(seed.entropy).tolist()) + list(seed.spawn_key)
+    if isinstance(seed, (np.random.Generator, np.random.BitGenerator)):
+        return [int(np.random.default_rng(seed).integers(2**63))]
+    return [int(w) for w in np.ravel(seed)]
 
 
-def _run_seed(seed: int, rank: int, run: int) -> np.random.Generator:
+def _run_seed(words: list[int], rank: int, run: int) -> np.random.Generator:
     """The start of run ``run`` at rank ``rank``: independent of which other ranks are fitted."""
-    return np.random.default_rng([seed, rank, run])
+    return np.random.default_rng([*words, rank, run])
 
 
 def _check_fit_kwargs(fit_kwargs: dict) -> None:
@@ -78,14 +80,11 @@ def _check_fit_kwargs(fit_kwargs: dict) -> None:
 
 
 def _as_square(D, name: str) -> np.ndarray:
-    A = np.asarray(D)
-    if A.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {A.dtype}")
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+    A = np.array(as_array(D, name, finite=False), copy=True)  # a private copy: the caller's matrix is never touched
+    if A.shape[0] != A.shape[1]:
         raise ValueError(f"{name} must be a square 2-D matrix, got shape {A.shape}")
     if A.shape[0] < 2:
         raise ValueError(f"{name} must describe at least 2 samples, got shape {A.shape}")
-    A = A.astype(np.float64)  # a private copy: the caller's matrix is never touched
     if not np.all(np.isfinite(A)):
         raise ValueError(f"{name} contains {int((~np.isfinite(A)).sum())} NaN or infinite entries")
     if not np.allclose(A, A.T, rtol=0, atol=1e-12):
@@ -104,7 +103,7 @@ def _check_distances(D) -> np.ndarray:
 
 
 def _check_linkage(Z) -> np.ndarray:
-    Z = np.asarray(Z, dtype=np.float64)
+    Z = as_array(Z, "Z", ndim=None)
     if Z.ndim != 2 or Z.shape[1] != 4 or Z.shape[0] < 1:
         raise ValueError(f"Z must be a linkage matrix of shape (n - 1, 4), got shape {Z.shape}")
     n = Z.shape[0] + 1
@@ -118,21 +117,22 @@ def _check_linkage(Z) -> np.ndarray:
 
 # ------------------------------------------------------------------ the error curve
 
-def error_by_rank(X, ranks: Iterable[int], *, n_runs: int = 1, seed: int | None = 0, **fit_kwargs) -> np.ndarray:
+def error_by_rank(X, ranks: Iterable[int], *, n_runs: int = 1, seed=0, **fit_kwargs) -> np.ndarray:
     """The final MSE of a fit of X (m x n) at each rank in ``ranks``.
 
     Each rank is fitted ``n_runs`` times from seeded random starts and the lowest
     final MSE is kept (several runs guard the curve against an unlucky start).
-    ``fit_kwargs`` go to ``nmf_lib.fit`` (``n_steps``, ``method``, ``init``, ``tol``).
+    ``fit_kwargs`` go to ``nmf_lib.fit`` (``n_steps``, ``method``, ``init``, ``tol``);
+    ``seed`` is anything ``numpy.random.default_rng`` accepts, as for ``fit``.
     Returns a float64 array aligned with ``ranks``.
     """
     X = as_data(X)
     ranks = _check_ranks(ranks, X.shape)
-    n_runs, seed = _check_runs(n_runs), _check_seed(seed)
+    n_runs, words = check_count(n_runs, "n_runs", 1), _seed_words(seed)
     _check_fit_kwargs(fit_kwargs)
     errors = np.empty(len(ranks))
     for i, d in enumerate(ranks):
-        errors[i] = min(fit(X, int(d), seed=_run_seed(seed, int(d), r), **fit_kwargs).loss[-1]
+        errors[i] = min(_fit(X, int(d), seed=_run_seed(words, int(d), r), **fit_kwargs).loss[-1]
                         for r in range(n_runs))
     return errors
 
@@ -146,12 +146,13 @@ def cluster_labels(W, V) -> np.ndarray:
     W V is unchanged and V[k, i] measures how much of sample i component k explains.
     A zero column of W contributes nothing: its row of V counts as 0.
     """
-    W = np.asarray(W, dtype=np.float64)
-    V = np.asarray(V, dtype=np.float64)
-    if W.ndim != 2 or V.ndim != 2 or W.shape[1] != V.shape[0]:
+    W, V = as_array(W, "W"), as_array(V, "V")
+    if W.shape[1] != V.shape[0]:
         raise ValueError(f"W (m x d) and V (d x n) do not fit together: shapes {W.shape} and {V.shape}")
-    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(V))):
-        raise ValueError("W and V must be finite")
+    return _cluster_labels(W, V)
+
+
+def _cluster_labels(W: np.ndarray, V: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(W, axis=0)
     return np.argmax(norms[:, None] * V, axis=0)
 
@@ -164,26 +165,32 @@ def connectivity(labels) -> np.ndarray:
     return (labels[:, None] == labels[None, :]).astype(np.float64)
 
 
-def consensus_matrix(X, rank: int, *, n_runs: int = 20, seed: int | None = 0, return_errors: bool = False,
+def consensus_matrix(X, rank: int, *, n_runs: int = 20, seed=0, return_errors: bool = False,
                      **fit_kwargs):
     """The consensus matrix of ``n_runs`` seeded fits of X at ``rank``: the mean connectivity.
 
     Entry (i, j) is the fraction of runs that put samples i and j (columns of X) in
     the same cluster.  With ``return_errors=True`` also returns the final MSE of each run.
+    ``seed`` is anything ``numpy.random.default_rng`` accepts, as for ``fit``.
     """
     X = as_data(X)
     (rank,) = _check_ranks([rank], X.shape)
-    n_runs, seed = _check_runs(n_runs), _check_seed(seed)
+    n_runs, words = check_count(n_runs, "n_runs", 1), _seed_words(seed)
     _check_fit_kwargs(fit_kwargs)
+    consensus, errors = _consensus(X, int(rank), n_runs, words, fit_kwargs)
+    return (consensus, errors) if return_errors else consensus
+
+
+def _consensus(X: np.ndarray, rank: int, n_runs: int, words: list[int], fit_kwargs: dict):
+    """The consensus matrix and the runs' final errors, for checked arguments."""
     n = X.shape[1]
     total = np.zeros((n, n))
     errors = np.empty(n_runs)
     for r in range(n_runs):
-        result = fit(X, int(rank), seed=_run_seed(seed, int(rank), r), **fit_kwargs)
-        total += connectivity(cluster_labels(result.W, result.V))
+        result = _fit(X, rank, seed=_run_seed(words, rank, r), **fit_kwargs)
+        total += connectivity(_cluster_labels(result.W, result.V))
         errors[r] = result.loss[-1]
-    consensus = total / n_runs
-    return (consensus, errors) if return_errors else consensus
+    return total / n_runs, errors
 
 
 @dataclass(frozen=True)
@@ -201,16 +208,17 @@ class RankConsensus:
     errors: np.ndarray
 
 
-def consensus_by_rank(X, ranks: Iterable[int], *, n_runs: int = 20, seed: int | None = 0,
+def consensus_by_rank(X, ranks: Iterable[int], *, n_runs: int = 20, seed=0,
                       **fit_kwargs) -> RankConsensus:
     """Brunet et al.'s procedure: a consensus matrix and its cophenetic correlation for each rank."""
     X = as_data(X)
     ranks = _check_ranks(ranks, X.shape)
-    pairs = [consensus_matrix(X, int(d), n_runs=n_runs, seed=seed, return_errors=True, **fit_kwargs)
-             for d in ranks]
+    n_runs, words = check_count(n_runs, "n_runs", 1), _seed_words(seed)
+    _check_fit_kwargs(fit_kwargs)
+    pairs = [_consensus(X, int(d), n_runs, words, fit_kwargs) for d in ranks]
     consensus = np.stack([c for c, _ in pairs])
     return RankConsensus(ranks=ranks, consensus=consensus,
-                         cophenetic=np.array([cophenetic_correlation(c) for c in consensus]),
+                         cophenetic=np.array([_cophenetic_correlation(c) for c in consensus]),
                          errors=np.stack([e for _, e in pairs]))
 
 
@@ -229,7 +237,10 @@ def average_linkage(D) -> np.ndarray:
     Returns the (n - 1) x 4 linkage matrix (SciPy's layout, see the module docstring).
     Ties are broken by the first pair in row-major order.
     """
-    D = _check_distances(D)
+    return _average_linkage(_check_distances(D))
+
+
+def _average_linkage(D: np.ndarray) -> np.ndarray:
     n = D.shape[0]
     dist = D.copy()
     np.fill_diagonal(dist, np.inf)  # row/column i stays inf once cluster i is merged away
@@ -264,7 +275,10 @@ def _members(Z: np.ndarray) -> list[list[int]]:
 def cophenetic_distances(Z) -> np.ndarray:
     """The n x n cophenetic distances of a linkage matrix: entry (i, j) is the height
     at which samples i and j first fall into the same cluster."""
-    Z = _check_linkage(Z)
+    return _cophenetic_distances(_check_linkage(Z))
+
+
+def _cophenetic_distances(Z: np.ndarray) -> np.ndarray:
     n = Z.shape[0] + 1
     members = _members(Z)
     coph = np.zeros((n, n))
@@ -306,9 +320,13 @@ def cophenetic_correlation(consensus) -> float:
         raise ValueError(f"consensus entries must lie in [0, 1], got [{C.min():.6g}, {C.max():.6g}]")
     if np.abs(np.diag(C) - 1).max() > 1e-12:
         raise ValueError("consensus must have ones on its diagonal (every sample is with itself)")
-    D = np.clip(1.0 - C, 0.0, 1.0)
+    return _cophenetic_correlation(C)
+
+
+def _cophenetic_correlation(C: np.ndarray) -> float:
+    D = np.clip(1.0 - 0.5 * (C + C.T), 0.0, 1.0)
     np.fill_diagonal(D, 0.0)
-    coph = cophenetic_distances(average_linkage(D))
+    coph = _cophenetic_distances(_average_linkage(D))
     iu = np.triu_indices(C.shape[0], k=1)
     d, c = D[iu], coph[iu]
     if d.min() == d.max():

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_data, check_rank
+from ._validate import (
+    as_data, check_choice, check_count, check_dtype, check_memory, check_rank, check_real, check_seed,
+)
 from .uniqueness import spa
 from .updates import hals_update_V
 
@@ -31,6 +33,17 @@ SPA_PASSES = 20
 
 def random_init(shape_X, rank: int, seed=None, scale: float = 1.0, dtype=np.float64):
     """W ~ scale * U(0, 1) of shape (m, rank), then V ~ scale * U(0, 1) of shape (rank, n)."""
+    if not (isinstance(shape_X, (tuple, list)) and len(shape_X) == 2):
+        raise TypeError(f"shape_X must be the pair (m, n), got {shape_X!r}")
+    m, n = (check_count(k, name, 1) for k, name in zip(shape_X, ("m", "n")))
+    rank = check_rank(rank)
+    scale = check_real(scale, "scale", minimum=0.0, strict=True)
+    dtype = check_dtype(dtype)
+    check_memory(8 * (m + n) * rank, f"rank={rank}", f"random factors of {m} x {rank} and {rank} x {n}")
+    return _random_init((m, n), rank, check_seed(seed), scale, dtype)
+
+
+def _random_init(shape_X, rank: int, seed, scale: float, dtype):
     m, n = shape_X
     rng = np.random.default_rng(seed)
     W = rng.uniform(0.0, 1.0, size=(m, rank))
@@ -74,6 +87,12 @@ def nndsvd(X, rank: int, fill: float | None = None):
     """
     X = as_data(X)
     rank = check_rank(rank, X.shape, need_at_most_min=True)
+    if fill is not None:
+        fill = check_real(fill, "fill", minimum=0.0)
+    return _nndsvd(X, rank, fill)
+
+
+def _nndsvd(X: np.ndarray, rank: int, fill: float | None):
     U, S, Vt = _top_svd(X.astype(np.float64, copy=False), rank)
     m, n = X.shape
     W = np.zeros((m, rank))
@@ -119,13 +138,17 @@ def spa_start(X, rank: int):
 def initialize(X, rank: int, method: str = "random", seed=None):
     """Return starting factors (W, V) for X by one of ``INITS``, in X's working dtype."""
     X = as_data(X)
-    if method not in INITS:
-        raise ValueError(f"unknown init {method!r}; choose one of {INITS}")
+    method = check_choice(method, "init", INITS)
     rank = check_rank(rank, X.shape, need_at_most_min=method.startswith("nndsvd"))
+    return _initialize(X, rank, method, check_seed(seed))
+
+
+def _initialize(X: np.ndarray, rank: int, method: str, seed):
+    """``initialize`` for checked arguments (``fit`` calls it)."""
     if method == "random":
-        return random_init(X.shape, rank, seed, dtype=X.dtype)
+        return _random_init(X.shape, rank, seed, 1.0, X.dtype)
     if method == "random_scaled":
         scale = 2.0 * np.sqrt(float(X.mean(dtype=np.float64)) / rank)
-        return random_init(X.shape, rank, seed, scale=scale, dtype=X.dtype)
+        return _random_init(X.shape, rank, seed, scale, X.dtype)
     fill = float(X.mean(dtype=np.float64)) if method == "nndsvda" else None
-    return nndsvd(X, rank, fill=fill)
+    return _nndsvd(X, rank, fill)

@@ -24,7 +24,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .metrics import logdet_penalty, mse_from_products, squared_norm, xlogx_sum
+from .metrics import _mse_from_products as mse_from_products, _squared_norm as squared_norm, logdet_penalty, xlogx_sum  # X is checked by fit
 from .updates import guard, normalize_columns, simplex_projection
 
 __all__ = ["Method", "METHODS", "mu_steps", "hals_steps", "kl_steps", "minvol_steps", "hals_pass_counts",
