@@ -148,11 +148,7 @@ def check_rank(rank, shape=None, *, need_at_most_min: bool = False) -> int:
 
 
 def check_steps(n_steps) -> int:
-    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral):
-        raise TypeError(f"n_steps must be a non-negative integer, got {n_steps!r}")
-    if n_steps < 0:
-        raise ValueError(f"n_steps must be >= 0, got {n_steps}")
-    return int(n_steps)
+    return check_count(n_steps, "n_steps", 0)
 
 
 def check_real(value, name: str, *, minimum: float | None = None, strict: bool = False,
@@ -273,5 +269,5 @@ def check_memory(nbytes: float, argument: str, what: str) -> None:
     names the argument responsible and the size in GiB."""
     budget = memory_budget()
     if nbytes > budget:
-        raise ValueError(f"{argument}: {what} would need {nbytes / GiB:.3g} GiB, more than the "
-                         f"{budget / GiB:.3g} GiB of memory available")
+        raise ValueError(f"{argument}: {what} would need {nbytes / GiB:,.1f} GiB, more than the "
+                         f"{budget / GiB:,.1f} GiB of memory available")

@@ -160,6 +160,8 @@ def _cluster_labels(W: np.ndarray, V: np.ndarray) -> np.ndarray:
 def connectivity(labels) -> np.ndarray:
     """C_ij = 1 if samples i and j have the same label, else 0 (an n x n float array)."""
     labels = np.asarray(labels)
+    if labels.dtype.kind in "OV":
+        raise TypeError(f"labels must be numbers or strings, got dtype {labels.dtype}")
     if labels.ndim != 1:
         raise ValueError(f"labels must be 1-D (one label per sample), got shape {labels.shape}")
     return (labels[:, None] == labels[None, :]).astype(np.float64)

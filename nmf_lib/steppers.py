@@ -25,6 +25,7 @@ from types import MappingProxyType
 import numpy as np
 
 from .metrics import _mse_from_products as mse_from_products, _squared_norm as squared_norm, logdet_penalty, xlogx_sum  # X is checked by fit
+from ._validate import check_count, check_real
 from .updates import guard, normalize_columns, simplex_projection
 
 __all__ = ["Method", "METHODS", "mu_steps", "hals_steps", "kl_steps", "minvol_steps", "hals_pass_counts",
@@ -93,6 +94,8 @@ def hals_pass_counts(m: int, n: int, d: int, alpha: float = 0.5, most: int = 5) 
     steps to an MSE of 1e-5 (benchmarks/bench_hals.py).  Returns (passes_W, passes_V),
     each at least 1.
     """
+    m, n, d, most = (check_count(v, k, 1) for v, k in ((m, "m"), (n, "n"), (d, "d"), (most, "most")))
+    alpha = check_real(alpha, "alpha", minimum=0.0)
     rho_W = 1 + (m * n + n * d) / (m * (d + 1))
     rho_V = 1 + (m * n + m * d) / (n * (d + 1))
     return min(int(1 + alpha * rho_W), most), min(int(1 + alpha * rho_V), most)

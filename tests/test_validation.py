@@ -165,13 +165,13 @@ def test_rank_above_min_shape_is_refused_for_nndsvd(init):
 
 @pytest.mark.parametrize("n_steps", [-1, -100])
 def test_negative_n_steps_is_refused(n_steps):
-    with pytest.raises(ValueError, match=rf"n_steps must be >= 0, got {n_steps}"):
+    with pytest.raises(ValueError, match=rf"n_steps must be an integer >= 0, got {n_steps}"):
         fit(X_OK, 1, n_steps=n_steps, seed=0)
 
 
 @pytest.mark.parametrize("n_steps", [2.5, 3.0, "10", True, None])
 def test_non_integer_n_steps_is_refused(n_steps):
-    with pytest.raises(TypeError, match=r"n_steps must be a non-negative integer, got"):
+    with pytest.raises(TypeError, match=r"n_steps must be an integer >= 0, got .* of type"):
         fit(X_OK, 1, n_steps=n_steps, seed=0)
 
 
@@ -340,3 +340,294 @@ def test_no_warning_or_error_on_valid_integer_and_bool_input():
         warnings.simplefilter("error")
         fit(np.arange(12).reshape(3, 4) + 1, 2, n_steps=3, seed=0)
         fit(np.eye(3, dtype=bool) | True, 2, n_steps=3, seed=0)
+
+
+# --------------------------------------------------------------------------- what the library cannot do
+
+def test_masked_arrays_are_refused_until_missing_entries_are_supported():
+    X = np.ma.masked_array(X_OK, mask=X_OK > 6)
+    for call in (lambda: fit(X, 2, n_steps=1, seed=0), lambda: initialize(X, 2), lambda: nndsvd(X, 2),
+                 lambda: nmf_lib.error_by_rank(X, [1], n_steps=1),
+                 lambda: nmf_lib.mse(X, np.ones((3, 1)), np.ones((1, 4)))):
+        with pytest.raises(TypeError, match=r"X is a masked array: nmf_lib does not support missing entries"):
+            call()
+    with pytest.raises(TypeError, match=r"W0 is a masked array"):
+        fit(X_OK, 2, W0=np.ma.masked_array(np.ones((3, 2))), V0=np.ones((2, 4)))
+
+
+@pytest.fixture
+def one_gib(monkeypatch):
+    """A budget of 1 GiB, so the memory checks do not depend on the machine's memory."""
+    monkeypatch.setattr(nmf_lib._validate, "memory_budget", lambda: 2**30)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(n_steps=10**8, tol=1e-3, record_steps="all"),
+         r"record_steps='all' with n_steps=100000000: W_history of 100000001 x 3 x 2 float64 would need 4\.5 GiB"),
+        (dict(n_steps=10**8, tol=1e-3, record_steps=2),
+         r"record_steps=2 with n_steps=100000000: W_history of 50000001 x 3 x 2 float64 would need 2\.2 GiB"),
+        (dict(n_steps=2 * 10**7, tol=1e-3, record_steps="all", record_samples=[0, 1, 2, 3]),
+         r"record_samples \(4 samples\): reconstructions of 20000001 x 3 x 4 float64 would need 1\.8 GiB"),
+        (dict(n_steps=2 * 10**8), r"n_steps=200000000: the loss of 200000001 steps would need 1\.5 GiB"),
+    ],
+    ids=["record all", "record interval", "record samples", "losses"],
+)
+def test_recording_memory_is_refused_before_allocating(one_gib, kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment + r", more than the 1\.0 GiB of memory available"):
+        fit(X_OK, 2, seed=0, **kwargs)
+
+
+def test_a_huge_rank_is_refused_before_allocating(one_gib):
+    with pytest.raises(ValueError, match=r"rank=100000: the factors and the products of one step at rank "
+                                         r"100000 would need 149\.0 GiB"):
+        fit(X_OK, 10**5, n_steps=1, seed=0)
+    with pytest.raises(ValueError, match=r"rank=100000: .* GiB"):
+        fit(X_OK, 10**5, W0=np.ones((3, 1)), V0=np.ones((1, 4)))
+    with pytest.raises(ValueError, match=r"rank=10000000000: random factors of 3 x 10000000000 .* GiB"):
+        nmf_lib.random_init((3, 4), 10**10)
+
+
+def test_the_real_budget_refuses_what_no_machine_holds():
+    with pytest.raises(ValueError, match=r"n_steps=10000000000000: the loss of .* would need 74,505\.8 GiB"):
+        fit(X_OK, 1, n_steps=10**13, seed=0)
+
+
+def _peak_bytes(call):
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_tol_with_a_huge_n_steps_allocates_nothing_proportional_to_it():
+    res, peak = _peak_bytes(lambda: fit(X_OK, 2, n_steps=10**9, tol=1e-3, seed=0))
+    assert res.stop_reason == "tol" and res.loss.size == res.n_steps + 1
+    assert peak < 2**20, peak  # 10**9 float64 losses would be 7.5 GiB
+
+
+@pytest.mark.parametrize("record_steps", ["all", 1])
+def test_recording_with_a_huge_n_steps_stopped_by_a_callback_stays_small(record_steps):
+    res, peak = _peak_bytes(lambda: fit(X_OK, 2, n_steps=10**7, seed=0, record_steps=record_steps,
+                                        record_samples=[0, 3], callback=lambda step, W, V, loss: step >= 3))
+    assert res.stop_reason == "callback" and res.n_steps == 3
+    np.testing.assert_array_equal(res.recorded_steps, [0, 1, 2, 3])
+    assert res.W_history.shape == (4, 3, 2) and res.reconstructions.shape == (4, 3, 2)
+    np.testing.assert_array_equal(res.W_history[-1], res.W)
+    assert peak < 2**20, peak  # the plan alone was once a list of 10**7 steps
+
+
+def test_recording_grows_past_its_first_buffer_and_keeps_every_step():
+    res = fit(X_OK, 2, n_steps=300, seed=0, record_steps="all", record_samples=[1],
+              callback=lambda step, W, V, loss: step >= 200)
+    ref = fit(X_OK, 2, n_steps=200, seed=0, record_steps="all", record_samples=[1])
+    np.testing.assert_array_equal(res.recorded_steps, np.arange(201))
+    np.testing.assert_array_equal(res.W_history, ref.W_history)
+    np.testing.assert_array_equal(res.reconstructions, ref.reconstructions)
+    np.testing.assert_array_equal(res.loss, ref.loss)
+
+
+# --------------------------------------------------------------------------- the cases of issue 12
+
+def test_mse_refuses_shapes_that_only_broadcast():
+    with pytest.raises(ValueError, match=r"X \(m x n\), W \(m x d\) and V \(d x n\) do not fit together: "
+                                         r"shapes \(3, 4\), \(3, 1\) and \(1, 1\)"):
+        nmf_lib.mse(X_OK, np.ones((3, 1)), np.ones((1, 1)))
+    with pytest.raises(ValueError, match="do not fit together"):
+        nmf_lib.kl_divergence(X_OK, np.ones((3, 1)), np.ones((1, 1)))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1.0, 1e200, 1e300])
+def test_hoyer_sparsity_is_scale_free(scale):
+    one_hot, flat = np.eye(4) * scale, np.full((4, 3), scale)
+    np.testing.assert_allclose(nmf_lib.hoyer_sparsity(one_hot), 1.0, rtol=1e-15)
+    np.testing.assert_allclose(nmf_lib.hoyer_sparsity(flat), 0.0, atol=1e-15)
+    a = np.array([[4.0], [1.0], [0.5], [0.0]])
+    np.testing.assert_allclose(nmf_lib.hoyer_sparsity(a * scale), nmf_lib.hoyer_sparsity(a), rtol=1e-14)
+
+
+@pytest.mark.parametrize("samples", [[0.5], [1.0], [True], ["1"]])
+def test_record_samples_are_never_truncated(samples):
+    with pytest.raises(TypeError, match=r"record_samples must hold integer indices"):
+        fit(X_OK, 1, n_steps=3, seed=0, record_steps="all", record_samples=samples)
+
+
+@pytest.mark.parametrize("scale", [-1, 0, np.nan, np.inf])
+def test_random_init_refuses_a_scale_that_is_not_positive(scale):
+    with pytest.raises(ValueError, match=r"scale must be a finite number > 0"):
+        nmf_lib.random_init((3, 4), 2, scale=scale)
+
+
+@pytest.mark.parametrize("fill", [-1, np.nan, np.inf])
+def test_nndsvd_refuses_a_fill_that_is_not_non_negative(fill):
+    with pytest.raises(ValueError, match=r"fill must be a finite number >= 0"):
+        nndsvd(X_OK, 2, fill=fill)
+
+
+@pytest.mark.parametrize("dtype", [int, np.int32, bool, np.float16, complex])
+def test_gaussian_mixture_refuses_dtypes_that_round_or_truncate(dtype):
+    with pytest.raises(ValueError, match=r"dtype must be float32 or float64"):
+        nmf_lib.gaussian_mixture(m=8, n=4, seed=0, dtype=dtype)
+    with pytest.raises(TypeError, match=r"dtype must be a numpy float dtype"):
+        nmf_lib.gaussian_mixture(m=8, n=4, seed=0, dtype="not a dtype")
+
+
+# --------------------------------------------------------------------------- one boundary
+
+
+
+COUNT_ARGUMENTS = [
+    ("fit n_steps", lambda v: fit(X_OK, 1, n_steps=v, seed=0)),
+    ("consensus_matrix n_runs", lambda v: nmf_lib.consensus_matrix(X_OK, 1, n_runs=v, n_steps=1)),
+    ("error_by_rank n_runs", lambda v: nmf_lib.error_by_rank(X_OK, [1], n_runs=v, n_steps=1)),
+    ("consensus_by_rank n_runs", lambda v: nmf_lib.consensus_by_rank(X_OK, [1], n_runs=v, n_steps=1)),
+    ("gaussian_mixture n", lambda v: nmf_lib.gaussian_mixture(m=4, n=v, seed=0)),
+    ("gaussian_basis m", lambda v: nmf_lib.gaussian_basis(v)),
+    ("hals_pass_counts d", lambda v: nmf_lib.hals_pass_counts(4, 4, v)),
+    ("squared_norm block", lambda v: nmf_lib.squared_norm(X_OK, block=v)),
+]
+
+
+@pytest.mark.parametrize("name, call", COUNT_ARGUMENTS, ids=[c[0] for c in COUNT_ARGUMENTS])
+def test_every_count_fails_the_same_way(name, call):
+    """A count that is not an integer is a TypeError everywhere, one below its minimum a ValueError."""
+    argument = name.split()[1]
+    with pytest.raises(TypeError, match=rf"{argument} must be an integer >= \d, got 2\.5 of type float"):
+        call(2.5)
+    with pytest.raises(ValueError, match=rf"{argument} must be an integer >= \d, got -1"):
+        call(-1)
+
+
+SEED_USERS = [
+    ("fit", lambda s: fit(X_OK, 1, n_steps=1, seed=s).W),
+    ("initialize", lambda s: initialize(X_OK, 1, seed=s)[0]),
+    ("random_init", lambda s: nmf_lib.random_init((3, 4), 1, seed=s)[0]),
+    ("gaussian_mixture", lambda s: nmf_lib.gaussian_mixture(m=4, n=3, seed=s).X),
+    ("error_by_rank", lambda s: nmf_lib.error_by_rank(X_OK, [1], n_steps=1, seed=s)),
+    ("consensus_matrix", lambda s: nmf_lib.consensus_matrix(X_OK, 1, n_runs=2, n_steps=1, seed=s)),
+    ("consensus_by_rank", lambda s: nmf_lib.consensus_by_rank(X_OK, [1], n_runs=2, n_steps=1, seed=s).errors),
+]
+
+
+@pytest.mark.parametrize("name, call", SEED_USERS, ids=[c[0] for c in SEED_USERS])
+def test_one_seed_convention_everywhere(name, call):
+    """What fit accepts (anything numpy.random.default_rng accepts) every seeded function accepts,
+    reproducibly; what it refuses they refuse with the same exception."""
+    for seed in (None, 0, 2**70, [1, 2], np.random.SeedSequence(3)):
+        call(seed)
+    np.testing.assert_array_equal(call(7), call(7))
+    np.testing.assert_array_equal(call(np.random.default_rng(5)), call(np.random.default_rng(5)))
+    np.testing.assert_array_equal(call(np.random.PCG64(6)), call(np.random.PCG64(6)))
+    for seed, error in ((-1, ValueError), ([-1, 2], ValueError), (1.5, TypeError), ("7", TypeError)):
+        with pytest.raises(error, match=r"seed must be anything numpy\.random\.default_rng accepts"):
+            call(seed)
+
+
+@pytest.fixture
+def data_checks(monkeypatch):
+    """Counts the scans of X's entries (every data check ends in _validate.check_values)."""
+    seen = []
+    original = nmf_lib._validate.check_values
+
+    def counting(arr, name, **kwargs):
+        seen.append(name)
+        return original(arr, name, **kwargs)
+
+    monkeypatch.setattr(nmf_lib._validate, "check_values", counting)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda X: fit(X, 2, n_steps=2, init="nndsvd", method="hals"),
+        lambda X: fit(X, 2, n_steps=2, init="nndsvda"),
+        lambda X: fit(X, 2, n_steps=2, init="random_scaled", seed=0),
+        lambda X: initialize(X, 2, "nndsvda"),
+        lambda X: nndsvd(X, 2, fill=0.5),
+        lambda X: nmf_lib.error_by_rank(X, [1, 2, 3], n_runs=3, n_steps=2),
+        lambda X: nmf_lib.consensus_matrix(X, 2, n_runs=4, n_steps=2),
+        lambda X: nmf_lib.consensus_by_rank(X, [1, 2], n_runs=3, n_steps=2),
+    ],
+    ids=["fit nndsvd", "fit nndsvda", "fit random_scaled", "initialize", "nndsvd", "error_by_rank",
+         "consensus_matrix", "consensus_by_rank"],
+)
+def test_x_is_checked_once_per_call(data_checks, call):
+    call(X_OK)
+    assert data_checks == ["X"]
+
+
+RESULT = fit(X_OK, 2, n_steps=2, seed=0, record_steps="all", record_samples=[0])
+G_OK = np.ones((3, 2))
+D_OK = np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 1.5], [2.0, 1.5, 0.0]])
+Z_OK = nmf_lib.average_linkage(D_OK)
+
+
+def _anim():
+    return nmf_lib.basis_animation(RESULT, G_OK)
+
+
+# name: (the arguments the two messages name, a call with an argument of the wrong type,
+#        a call with a wrong value of the right type)
+PUBLIC = {
+    "fit": ("n_steps", "n_steps", lambda: fit(X_OK, 2, n_steps="3"), lambda: fit(X_OK, 2, n_steps=-3)),
+    "initialize": ("init", "init", lambda: initialize(X_OK, 2, method=3), lambda: initialize(X_OK, 2, method="svd")),
+    "random_init": ("scale", "scale", lambda: nmf_lib.random_init((3, 4), 2, scale="1"), lambda: nmf_lib.random_init((3, 4), 2, scale=-1)),
+    "nndsvd": ("fill", "fill", lambda: nndsvd(X_OK, 2, fill="mean"), lambda: nndsvd(X_OK, 2, fill=-1)),
+    "gaussian_basis": ("m", "width", lambda: nmf_lib.gaussian_basis(8.0), lambda: nmf_lib.gaussian_basis(8, widths=(0.1, 0, 0.1, 0.1))),
+    "gaussian_mixture": ("seed", "dtype", lambda: nmf_lib.gaussian_mixture(m=8, n=4, seed="x"),
+                         lambda: nmf_lib.gaussian_mixture(m=8, n=4, dtype=int)),
+    "hals_pass_counts": ("alpha", "alpha", lambda: nmf_lib.hals_pass_counts(4, 4, 2, alpha="1"), lambda: nmf_lib.hals_pass_counts(4, 4, 2, alpha=-1)),
+    "mse": ("X", "W", lambda: nmf_lib.mse(X_OK.astype(complex), np.ones((3, 1)), np.ones((1, 4))),
+            lambda: nmf_lib.mse(X_OK, np.ones((3, 1)), np.ones((1, 1)))),
+    "kl_divergence": ("X", "X", lambda: nmf_lib.kl_divergence("X", np.ones((3, 1)), np.ones((1, 4))),
+                      lambda: nmf_lib.kl_divergence(-X_OK, np.ones((3, 1)), np.ones((1, 4)))),
+    "squared_norm": ("X", "X", lambda: nmf_lib.squared_norm(scipy.sparse.csr_matrix(X_OK)), lambda: nmf_lib.squared_norm(_with(np.nan))),
+    "mse_from_products": ("norm_X2", "VVt", lambda: nmf_lib.mse_from_products("1", 0.0, np.eye(2), np.eye(2), 4),
+                          lambda: nmf_lib.mse_from_products(1.0, 0.0, np.eye(2), np.eye(3), 4)),
+    "hoyer_sparsity": ("axis", "axis", lambda: nmf_lib.hoyer_sparsity(X_OK, axis=0.0), lambda: nmf_lib.hoyer_sparsity(X_OK, axis=2)),
+    "correlation_matrix": ("A", "B", lambda: nmf_lib.correlation_matrix(X_OK.astype(complex), X_OK),
+                           lambda: nmf_lib.correlation_matrix(X_OK, X_OK[:2])),
+    "best_assignment": ("score", "score", lambda: nmf_lib.best_assignment(np.array([["a"]])), lambda: nmf_lib.best_assignment(np.ones((3, 2)))),
+    "column_scale": ("learned", "learned", lambda: nmf_lib.column_scale(X_OK, np.ma.masked_array(X_OK)), lambda: nmf_lib.column_scale(X_OK, X_OK[:, :2])),
+    "match_components": ("learned", "learned", lambda: nmf_lib.match_components(X_OK, "L"), lambda: nmf_lib.match_components(X_OK, X_OK[:, :2])),
+    "cluster_labels": ("W", "V", lambda: nmf_lib.cluster_labels(np.ones((3, 2), dtype=complex), np.ones((2, 4))),
+                       lambda: nmf_lib.cluster_labels(np.ones((3, 2)), np.ones((3, 4)))),
+    "connectivity": ("labels", "labels", lambda: nmf_lib.connectivity(np.array([None, 1])), lambda: nmf_lib.connectivity(np.zeros((2, 2)))),
+    "error_by_rank": ("ranks", "ranks", lambda: nmf_lib.error_by_rank(X_OK, 2), lambda: nmf_lib.error_by_rank(X_OK, [])),
+    "consensus_matrix": ("seed", "seed", lambda: nmf_lib.consensus_matrix(X_OK, 2, seed=1.5), lambda: nmf_lib.consensus_matrix(X_OK, 2, seed=-1)),
+    "consensus_by_rank": ("n_runs", "n_runs", lambda: nmf_lib.consensus_by_rank(X_OK, [2], n_runs=1.0), lambda: nmf_lib.consensus_by_rank(X_OK, [2], n_runs=0)),
+    "average_linkage": ("D", "D", lambda: nmf_lib.average_linkage(D_OK.astype(complex)), lambda: nmf_lib.average_linkage(-D_OK)),
+    "cophenetic_distances": ("Z", "Z", lambda: nmf_lib.cophenetic_distances(Z_OK.astype(complex)),
+                             lambda: nmf_lib.cophenetic_distances(np.zeros((3, 3)))),
+    "dendrogram_order": ("Z", "Z", lambda: nmf_lib.dendrogram_order(np.array([["a"] * 4])), lambda: nmf_lib.dendrogram_order(Z_OK[:, :3])),
+    "cophenetic_correlation": ("consensus", "consensus", lambda: nmf_lib.cophenetic_correlation(np.eye(3, dtype=complex)),
+                               lambda: nmf_lib.cophenetic_correlation(2 * np.eye(3))),
+    "basis_animation": ("fps", "fps", lambda: nmf_lib.basis_animation(RESULT, G_OK, fps="fast"), lambda: nmf_lib.basis_animation(RESULT, G_OK, fps=-1)),
+    "reconstruction_animation": ("ncols", "ncols", lambda: nmf_lib.reconstruction_animation(RESULT, X_OK, ncols=1.5),
+                                 lambda: nmf_lib.reconstruction_animation(RESULT, X_OK, ncols=0)),
+    "html_video": ("anim", "embed_limit_mb", lambda: nmf_lib.html_video("video"), lambda: nmf_lib.html_video(_anim(), embed_limit_mb=-1)),
+}
+
+# the update rules are the formulas the book prints, applied in loops to data fit has checked
+RULES = {"guard", "mu_update_W", "mu_update_V", "hals_update_W", "hals_update_V", "kl_update_W", "kl_update_V"}
+
+
+def test_the_table_covers_every_public_function():
+    import inspect
+    functions = {name for name in nmf_lib.__all__
+                 if inspect.isfunction(getattr(nmf_lib, name))}
+    assert functions - RULES == set(PUBLIC), (functions - RULES) ^ set(PUBLIC)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_each_public_function_refuses_a_wrong_type_and_a_wrong_value(name):
+    type_argument, value_argument, wrong_type, wrong_value = PUBLIC[name]
+    with pytest.raises(TypeError, match=rf"\b{type_argument}\b"):
+        wrong_type()
+    with pytest.raises(ValueError, match=rf"\b{value_argument}\b"):
+        wrong_value()
