@@ -1,5 +1,8 @@
 """Checks at the library's boundary: every public function validates here, once per call.
 
+(The exceptions are the update rules of ``updates.py``: they are the formulas the book
+prints, applied step after step to data that ``fit`` has checked.)
+
 A public function checks its arguments with these functions and then calls the
 library's unchecked internals (``loop._fit``, ``starts._initialize``, ...), so a fit
 started by NNDSVD reads X once, and the fits inside the rank tools do not read it again.

@@ -164,7 +164,11 @@ def fit(
     X : array (m features x n samples). Note: scikit-learn's NMF takes samples x
         features, i.e. X.T; its ``W`` is our ``V.T`` and its ``components_`` our ``W.T``.
     rank : the inner dimension d.
-    n_steps : how many full steps (a W update then a V update) to apply.
+    n_steps : how many full steps (a W update then a V update) to apply.  With ``tol`` or
+        a callback it is an upper bound, and nothing proportional to it is allocated
+        up front: the losses and the records grow as the steps happen.  A request that
+        could not fit in memory (the losses of ``n_steps`` steps without ``tol``, every
+        step recorded, a huge rank) is refused before anything is allocated.
     init, seed : the start when W0 and V0 are not given: one of ``starts.INITS``, and
         anything ``numpy.random.default_rng`` accepts.
     W0, V0 : explicit starting factors (copied; the caller's arrays are never modified).

@@ -40,6 +40,10 @@ __all__ = [
 def _check_ranks(ranks, shape) -> np.ndarray:
     if isinstance(ranks, numbers.Integral) and not isinstance(ranks, bool):
         raise TypeError(f"ranks must be a sequence of ranks such as range(2, 9), got the single integer {ranks}")
+    try:
+        ranks = list(ranks)
+    except TypeError:
+        raise TypeError(f"ranks must be a sequence of ranks such as range(2, 9), got {ranks!r}") from None
     ranks = [check_rank(d) for d in ranks]
     if not ranks:
         raise ValueError("ranks is empty: give at least one rank")
