@@ -247,6 +247,10 @@ def _fit(X, rank, *, n_steps=256, init="random", seed=None, W0=None, V0=None, me
         raise TypeError(f"progress must be True or False, got {progress!r}")
     bar_class = progress_bar_class() if progress else None  # before any work: a missing tqdm fails fast
     itemsize = X.dtype.itemsize
+
+    def step_bytes(rank):  # W, V, X V^T, W^T X, W^T W and V V^T
+        return itemsize * (2 * (m + n) * rank + 2 * rank * rank)
+
     if on_dask:
         from . import dask_fit
         run = dask_fit.DaskSteps(X, rank, method=method, options=stepper_options, kernel=kernel,
@@ -258,15 +262,13 @@ def _fit(X, rank, *, n_steps=256, init="random", seed=None, W0=None, V0=None, me
     else:
         if W0 is not None:
             rank = check_rank(rank)
-            check_memory(itemsize * (2 * (m + n) * rank + 2 * rank * rank), f"rank={rank}",
-                         f"the factors and the products of one step at rank {rank}")
+            check_memory(step_bytes(rank), f"rank={rank}", f"the factors and the products of one step at rank {rank}")
             W = check_factor(W0, "W0", (m, rank), X.dtype)
             V = check_factor(V0, "V0", (rank, n), X.dtype)
         else:
             init = check_choice(init, "init", INITS)
             rank = check_rank(rank, X.shape, need_at_most_min=init.startswith("nndsvd"))
-            check_memory(itemsize * (2 * (m + n) * rank + 2 * rank * rank), f"rank={rank}",
-                         f"the factors and the products of one step at rank {rank}")
+            check_memory(step_bytes(rank), f"rank={rank}", f"the factors and the products of one step at rank {rank}")
             W, V = _initialize(X, rank, init, check_seed(seed))
             W = np.ascontiguousarray(W, dtype=X.dtype)
             V = np.ascontiguousarray(V, dtype=X.dtype)
