@@ -14,6 +14,7 @@ factorizations, the Successive Projection Algorithm), ``animate`` (the animation
 the book's legibility test) and ``baselines`` (what the library is measured against).
 """
 
+from ._validate import MemoryWarning
 from .animate import StepAnimation, basis_animation, html_video, reconstruction_animation
 from .data import CENTRES, WIDTHS, Mixture, gaussian_basis, gaussian_mixture
 from .loop import FitResult, ZeroLockWarning, fit
@@ -38,7 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "StepAnimation", "basis_animation", "html_video", "reconstruction_animation",
     "CENTRES", "WIDTHS", "Mixture", "gaussian_basis", "gaussian_mixture",
-    "FitResult", "ZeroLockWarning", "fit", "METHODS", "hals_pass_counts",
+    "FitResult", "ZeroLockWarning", "MemoryWarning", "fit", "METHODS", "hals_pass_counts",
     "Match", "best_assignment", "column_scale", "correlation_matrix", "hoyer_sparsity",
     "kl_divergence", "logdet_penalty", "match_components", "mse", "mse_from_products", "squared_norm",
     "RankConsensus", "average_linkage", "cluster_labels", "connectivity", "consensus_by_rank",

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import numbers
 import os
+import warnings
 
 import numpy as np
 
 __all__ = [
     "as_data", "as_array", "check_values", "check_rank", "check_steps", "check_count", "check_real",
     "check_choice", "check_seed", "check_dtype", "check_indices", "check_product", "check_factor",
-    "check_kernel", "check_memory", "memory_budget", "working_dtype", "KERNELS",
+    "check_kernel", "check_memory", "memory_budget", "working_dtype", "KERNELS", "MemoryWarning",
 ]
 
 GiB = 2.0**30
@@ -267,10 +268,18 @@ def memory_budget() -> int:
         return 1 << 62
 
 
+class MemoryWarning(UserWarning):
+    """A request that fits in memory but takes more than half of what is available."""
+
+
 def check_memory(nbytes: float, argument: str, what: str) -> None:
-    """Refuse, before allocating, a request larger than ``memory_budget()``; the message
-    names the argument responsible and the size in GiB."""
+    """Refuse, before allocating, a request larger than ``memory_budget()``, and warn
+    about one larger than half of it; the message names the argument responsible and
+    the size in GiB."""
     budget = memory_budget()
     if nbytes > budget:
         raise ValueError(f"{argument}: {what} would need {nbytes / GiB:,.1f} GiB, more than the "
                          f"{budget / GiB:,.1f} GiB of memory available")
+    if nbytes > budget / 2:
+        warnings.warn(f"{argument}: {what} will take {nbytes / GiB:,.1f} GiB of the {budget / GiB:,.1f} GiB "
+                      f"of memory available", MemoryWarning, stacklevel=4)

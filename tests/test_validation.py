@@ -374,9 +374,16 @@ def one_gib(monkeypatch):
     ],
     ids=["record all", "record interval", "record samples", "losses"],
 )
+@pytest.mark.filterwarnings("ignore::nmf_lib.MemoryWarning")  # W_history fits, the reconstructions do not
 def test_recording_memory_is_refused_before_allocating(one_gib, kwargs, fragment):
     with pytest.raises(ValueError, match=fragment + r", more than the 1\.0 GiB of memory available"):
         fit(X_OK, 2, seed=0, **kwargs)
+
+
+def test_a_request_for_more_than_half_the_memory_is_announced(one_gib):
+    with pytest.warns(nmf_lib.MemoryWarning, match=r"record_steps='all' with n_steps=20000000: W_history of "
+                                                   r"20000001 x 3 x 2 float64 will take 0\.9 GiB of the 1\.0 GiB"):
+        fit(X_OK, 2, seed=0, n_steps=2 * 10**7, tol=1e-3, record_steps="all")
 
 
 def test_a_huge_rank_is_refused_before_allocating(one_gib):
