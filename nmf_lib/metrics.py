@@ -103,7 +103,11 @@ def logdet_penalty(W, delta: float) -> float:
     minimiser; it makes the penalty >= 0, 0 exactly for W = 0, so the objective
     ``fit(..., method="minvol")`` records is >= 0 like every other loss.
     """
-    W = np.asarray(W, dtype=np.float64)
+    return _logdet_penalty(as_array(W, "W"), check_real(delta, "delta", minimum=0.0, strict=True))
+
+
+def _logdet_penalty(W: np.ndarray, delta: float) -> float:
+    W = W.astype(np.float64, copy=False)
     d = W.shape[1]
     logdet = np.linalg.slogdet(W.T @ W + delta * np.eye(d))[1]
     return max(float(logdet - d * np.log(delta)), 0.0)

@@ -19,7 +19,7 @@ import numpy as np
 from ._validate import (
     as_data, check_choice, check_count, check_dtype, check_memory, check_rank, check_real, check_seed,
 )
-from .uniqueness import spa
+from .uniqueness import _spa
 from .updates import hals_update_V
 
 __all__ = ["INITS", "initialize", "random_init", "nndsvd", "spa_start", "SPA_PASSES"]
@@ -130,7 +130,8 @@ def spa_start(X, rank: int):
     Use it as ``fit(X, rank, W0=W, V0=V)``; V may hold exact zeros, which the
     multiplicative updates never move (``ZeroLockWarning``)."""
     X = as_data(X)
-    W = X[:, spa(X, rank)].copy()
+    rank = check_rank(rank, X.shape, need_at_most_min=True)
+    W = X[:, _spa(X, rank, True)].copy()
     V = np.maximum(np.linalg.lstsq(W.astype(np.float64), X.astype(np.float64), rcond=None)[0], 0)
     return W, hals_update_V(X, W, V.astype(X.dtype), passes=SPA_PASSES)
 

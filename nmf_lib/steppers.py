@@ -24,7 +24,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .metrics import _mse_from_products as mse_from_products, _squared_norm as squared_norm, logdet_penalty, xlogx_sum  # X is checked by fit
+from .metrics import _mse_from_products as mse_from_products, _squared_norm as squared_norm, xlogx_sum  # X is checked by fit
+from .metrics import _logdet_penalty as logdet_penalty  # W is the fit's own
 from ._validate import check_count, check_real
 from .updates import guard, normalize_columns, simplex_projection
 

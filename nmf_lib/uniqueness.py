@@ -127,6 +127,11 @@ def spa(X, rank: int, *, normalize: bool = True) -> np.ndarray:
     rank = check_rank(rank, X.shape, need_at_most_min=True)
     if not isinstance(normalize, (bool, np.bool_)):
         raise TypeError(f"normalize must be True or False, got {normalize!r}")
+    return _spa(X, rank, normalize)
+
+
+def _spa(X: np.ndarray, rank: int, normalize: bool) -> np.ndarray:
+    """``spa`` for checked arguments (``starts.spa_start`` calls it)."""
     n = X.shape[1]
     X64 = X.astype(np.float64, copy=False)
     sums = X64.sum(axis=0)

@@ -370,7 +370,7 @@ def one_gib(monkeypatch):
          r"record_steps=2 with n_steps=100000000: W_history of 50000001 x 3 x 2 float64 would need 2\.2 GiB"),
         (dict(n_steps=2 * 10**7, tol=1e-3, record_steps="all", record_samples=[0, 1, 2, 3]),
          r"record_samples \(4 samples\): reconstructions of 20000001 x 3 x 4 float64 would need 1\.8 GiB"),
-        (dict(n_steps=2 * 10**8), r"n_steps=200000000: the loss of 200000001 steps would need 1\.5 GiB"),
+        (dict(n_steps=2 * 10**8), r"n_steps=200000000: the loss and error of 200000001 steps would need 3\.0 GiB"),
     ],
     ids=["record all", "record interval", "record samples", "losses"],
 )
@@ -397,7 +397,7 @@ def test_a_huge_rank_is_refused_before_allocating(one_gib):
 
 
 def test_the_real_budget_refuses_what_no_machine_holds():
-    with pytest.raises(ValueError, match=r"n_steps=10000000000000: the loss of .* would need 74,505\.8 GiB"):
+    with pytest.raises(ValueError, match=r"n_steps=10000000000000: the loss and error of .* would need 149,011\.6 GiB"):
         fit(X_OK, 1, n_steps=10**13, seed=0)
 
 
@@ -556,11 +556,12 @@ def data_checks(monkeypatch):
         lambda X: fit(X, 2, n_steps=2, init="random_scaled", seed=0),
         lambda X: initialize(X, 2, "nndsvda"),
         lambda X: nndsvd(X, 2, fill=0.5),
+        lambda X: nmf_lib.spa_start(X, 2),
         lambda X: nmf_lib.error_by_rank(X, [1, 2, 3], n_runs=3, n_steps=2),
         lambda X: nmf_lib.consensus_matrix(X, 2, n_runs=4, n_steps=2),
         lambda X: nmf_lib.consensus_by_rank(X, [1, 2], n_runs=3, n_steps=2),
     ],
-    ids=["fit nndsvd", "fit nndsvda", "fit random_scaled", "initialize", "nndsvd", "error_by_rank",
+    ids=["fit nndsvd", "fit nndsvda", "fit random_scaled", "initialize", "nndsvd", "spa_start", "error_by_rank",
          "consensus_matrix", "consensus_by_rank"],
 )
 def test_x_is_checked_once_per_call(data_checks, call):
@@ -614,6 +615,12 @@ PUBLIC = {
     "dendrogram_order": ("Z", "Z", lambda: nmf_lib.dendrogram_order(np.array([["a"] * 4])), lambda: nmf_lib.dendrogram_order(Z_OK[:, :3])),
     "cophenetic_correlation": ("consensus", "consensus", lambda: nmf_lib.cophenetic_correlation(np.eye(3, dtype=complex)),
                                lambda: nmf_lib.cophenetic_correlation(2 * np.eye(3))),
+    "logdet_penalty": ("W", "delta", lambda: nmf_lib.logdet_penalty("W", 1e-5), lambda: nmf_lib.logdet_penalty(G_OK, -1.0)),
+    "smallest_ratios": ("W", "W", lambda: nmf_lib.smallest_ratios(G_OK.astype(complex)), lambda: nmf_lib.smallest_ratios(-G_OK)),
+    "exact_alternative": ("moves", "move", lambda: nmf_lib.exact_alternative(G_OK, np.ones((2, 4)), (0, 1, 0.5)),
+                          lambda: nmf_lib.exact_alternative(G_OK, np.ones((2, 4)), [(0, 0, 0.5)])),
+    "spa": ("normalize", "rank", lambda: nmf_lib.spa(X_OK, 2, normalize=1), lambda: nmf_lib.spa(X_OK, 4)),
+    "spa_start": ("rank", "rank", lambda: nmf_lib.spa_start(X_OK, 2.5), lambda: nmf_lib.spa_start(X_OK, 0)),
     "basis_animation": ("fps", "fps", lambda: nmf_lib.basis_animation(RESULT, G_OK, fps="fast"), lambda: nmf_lib.basis_animation(RESULT, G_OK, fps=-1)),
     "reconstruction_animation": ("ncols", "ncols", lambda: nmf_lib.reconstruction_animation(RESULT, X_OK, ncols=1.5),
                                  lambda: nmf_lib.reconstruction_animation(RESULT, X_OK, ncols=0)),
@@ -621,7 +628,7 @@ PUBLIC = {
 }
 
 # the update rules are the formulas the book prints, applied in loops to data fit has checked
-RULES = {"guard", "mu_update_W", "mu_update_V", "hals_update_W", "hals_update_V", "kl_update_W", "kl_update_V"}
+RULES = {"guard", "minvol_lambda", "minvol_update_W", "simplex_projection", "mu_update_W", "mu_update_V", "hals_update_W", "hals_update_V", "kl_update_W", "kl_update_V"}
 
 
 def test_the_table_covers_every_public_function():
