@@ -52,7 +52,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from ._validate import check_factor, check_rank, working_dtype
+from ._validate import check_choice, check_factor, check_rank, check_seed, working_dtype
 from .fused import passes_needed
 from .metrics import mse_from_products, squared_norm, xlogx_sum
 from .starts import INITS
@@ -268,8 +268,7 @@ class DaskSteps:
             self.W = check_factor(W0, "W0", (m, rank), self.dtype)
             self.V = self.start_V(V0)
         else:
-            if init not in INITS:
-                raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+            init, seed = check_choice(init, "init", INITS), check_seed(seed)
             if init not in DASK_INITS:
                 raise ValueError(f"init={init!r} is not available on a dask array (it needs an SVD of X); "
                                  f"use one of {DASK_INITS}, or pass W0 and V0")

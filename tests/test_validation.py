@@ -645,3 +645,16 @@ def test_each_public_function_refuses_a_wrong_type_and_a_wrong_value(name):
         wrong_type()
     with pytest.raises(ValueError, match=rf"\b{value_argument}\b"):
         wrong_value()
+
+
+def test_the_dask_path_checks_its_arguments_at_the_same_boundary():
+    da = pytest.importorskip("dask.array")
+    Xd = da.from_array(X_OK, chunks=(3, 2))
+    with pytest.raises(TypeError, match=r"init must be one of"):
+        fit(Xd, 2, init=None)
+    with pytest.raises(ValueError, match=r"seed must be anything numpy\.random\.default_rng accepts"):
+        fit(Xd, 2, seed=-1)
+    with pytest.raises(TypeError, match=r"n_steps must be an integer >= 0, got 2\.5"):
+        fit(Xd, 2, n_steps=2.5)
+    with pytest.raises(TypeError, match=r"record_samples must hold integer indices"):
+        fit(Xd, 2, n_steps=2, seed=0, record_steps="all", record_samples=[0.5])
