@@ -31,7 +31,7 @@ from .steppers import METHODS, hals_pass_counts
 from .uniqueness import exact_alternative, smallest_ratios, spa
 from .updates import (
     guard, hals_update_V, hals_update_W, kl_update_V, kl_update_W, minvol_lambda, minvol_update_W,
-    mu_update_V, mu_update_W, simplex_projection,
+    mu_update_V, mu_update_W, scale_to_fit, simplex_projection,
 )
 
 __version__ = "0.1.0"
@@ -48,5 +48,5 @@ __all__ = [
     "INITS", "initialize", "nndsvd", "random_init", "spa_start",
     "exact_alternative", "smallest_ratios", "spa",
     "guard", "hals_update_V", "hals_update_W", "kl_update_V", "kl_update_W", "minvol_lambda",
-    "minvol_update_W", "mu_update_V", "mu_update_W", "simplex_projection",
+    "minvol_update_W", "mu_update_V", "mu_update_W", "simplex_projection", "scale_to_fit",
 ]

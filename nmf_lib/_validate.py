@@ -26,6 +26,7 @@ __all__ = [
     "as_data", "as_array", "check_values", "check_rank", "check_steps", "check_count", "check_real",
     "check_choice", "check_seed", "check_dtype", "check_indices", "check_product", "check_factor",
     "check_kernel", "check_memory", "memory_budget", "working_dtype", "KERNELS", "MemoryWarning",
+    "check_scale", "smallest_scale",
 ]
 
 GiB = 2.0**30
@@ -81,6 +82,7 @@ def as_data(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} is empty: shape {arr.shape}")
     arr = arr.astype(working_dtype(arr.dtype), copy=False)
     check_values(arr, name)
+    check_scale(arr, name)
     return arr
 
 
@@ -124,6 +126,33 @@ def check_values(arr: np.ndarray, name: str, *, nonnegative: bool = True, square
             f"{name}'s largest entry {max(hi, -lo):.6g} is too large for {arr.dtype} "
             f"(products would overflow above about {limit:.3g}); rescale {name}"
         )
+
+
+def smallest_scale(dtype) -> float:
+    """The smallest max(X) ``fit`` accepts for X of this dtype (the largest:
+    ``check_values``): 1.2e-38 for float32, 6.7e-139 for float64.
+
+    Two limits, whichever is larger: max(X) must be a normal number (a subnormal one
+    carries fewer significant digits than the dtype), and (eps max X)^2, the mean
+    squared error of a fit exact to the dtype's precision, must be a normal float64
+    (the loss is recorded in float64).  Between them and ``check_values``'s limit the
+    fit of c X is the fit of X rescaled (tests/test_scale.py).
+    """
+    info = np.finfo(dtype)
+    return max(float(info.tiny), float(np.sqrt(np.finfo(np.float64).tiny) / info.eps))
+
+
+def check_scale(arr: np.ndarray, name: str) -> None:
+    """Refuse X whose largest entry is positive but below ``smallest_scale``."""
+    hi, lower = float(arr.max()), smallest_scale(arr.dtype)
+    if 0 < hi < lower:
+        raise ValueError(
+            f"{name}'s largest entry {hi:.6g} is too small for {arr.dtype}: the accepted range "
+            f"of max({name}) starts at {lower:.3g}, below which "
+            + ("it is subnormal (fewer significant digits than float32 has)" if arr.dtype == np.float32
+               else "the MSE of an accurate fit, (eps max X)^2, underflows float64")
+            + f"; rescale {name} (e.g. multiply it by 1e{int(np.ceil(-np.log10(hi)))}) and divide the "
+            f"fitted W by the same factor")
 
 
 # ------------------------------------------------------------------ numbers and names

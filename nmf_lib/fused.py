@@ -51,7 +51,7 @@ import numbers
 import numpy as np
 
 from .metrics import _mse_from_products as mse_from_products, _squared_norm as squared_norm  # X is checked by fit
-from .steppers import HALS_DELTA, _hals_rows_in_place, hals_pass_counts
+from .steppers import HALS_DELTA, WorkingUnits, _hals_rows_in_place, gram64, hals_pass_counts
 from .updates import guard
 
 try:
@@ -83,15 +83,16 @@ def update_block(rule, num, G, V, j0, B, den, S, VVt, changes, passes, keep):
     """Update the samples j0 .. j0+B-1 of V in place from num = W^T X_b (d4 x B) and
     G = W^T W; add V_b V_b^T to VVt and return <num, V_b> (both in float64).
 
-    MU:   V_b <- V_b * num / max(G V_b, tiny)
+    MU:   V_b <- V_b * num / G V_b, a zero G V_b raised to the smallest subnormal
     HALS: row k of V_b <- max(0, V_b[k] + (num[k] - G[k] V_b) / G_kk), k = 0 .. d-1 in
-          turn, ``passes`` times on the copy S; V_b takes S after ``keep`` passes, and
+          turn (a zero G_kk raised to the smallest subnormal, as ``updates.guard``),
+          ``passes`` times on the copy S; V_b takes S after ``keep`` passes, and
           the squared change of pass p is added to ``changes[p]``.
     KEEP: V_b unchanged (only the sums).   ``den``, ``S``: d4 x B buffers.
     Each line works on rows of B samples, like the numpy stepper on all n.
     """
     d = V.shape[0]
-    tiny = np.finfo(V.dtype).tiny
+    tiny = np.finfo(V.dtype).tiny * np.finfo(V.dtype).eps  # the smallest subnormal
     zero = V.dtype.type(0)
     Vb = V[:, j0:j0 + B]
     if rule == MU:
@@ -327,8 +328,11 @@ class FusedPass:
     in place by ``rule`` (``KEEP``: no update, ``MU`` or ``HALS``) and leaves, for the
     updated V, ``fp.XVt`` (X V^T, m x d float64), ``fp.VVt`` (V V^T, d x d float64) and,
     for HALS, ``fp.changes[p]`` (the squared change of V in pass p + 1); it returns
-    <W^T X, V> (float64) with the W it was given.  X is never copied: C-order X is read
-    by ``pass_features_major``, samples-contiguous X as X.T by ``pass_samples_major``.
+    <W^T X, V> (float64) with the W it was given.  ``scale`` multiplies W where it meets
+    X (so W^T X becomes scale W^T X, while X V^T is not scaled): the steppers pass 1/x so
+    that the rule sees the products of X~ (``steppers.WorkingUnits``).  X is never
+    copied: C-order X is read by ``pass_features_major``, samples-contiguous X as X.T by
+    ``pass_samples_major``.
     The sums are over the samples of X only, so the pieces of several blocks of
     samples add up to those of the whole (what a map-reduce over blocks needs).
     """
@@ -353,14 +357,14 @@ class FusedPass:
         self.acc = np.empty((d4, m) if self.layout == "F" else (0, 0), dt)
         self.changes = np.zeros(max(max_passes, 1))
 
-    def __call__(self, W, WtW, V, rule=KEEP, passes=1, keep=1) -> float:
+    def __call__(self, W, WtW, V, rule=KEEP, passes=1, keep=1, scale=1.0) -> float:
         d = W.shape[1]
         self.changes[:] = 0
         if self.layout == "C":
-            self.Wpad[:, :d] = W
+            np.multiply(W, scale, out=self.Wpad[:, :d])
             return pass_features_major(self.X, self.Wpad, WtW, V, self._XVt, self.VVt, self.num, self.den,
                                        self.S, self.changes, rule, passes, keep, self.block)
-        self.Wpad[:d] = W.T
+        np.multiply(W.T, scale, out=self.Wpad[:d])
         return pass_samples_major(self.X.T, self.Wpad, WtW, V, self._XVt, self.VVt, self.acc, self.num,
                                   self.den, self.S, self.changes, rule, passes, keep, self.block)
 
@@ -384,26 +388,30 @@ def mu_fused_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, block: int | 
     rounding."""
     m, n = X.shape
     d = W.shape[1]
+    u = WorkingUnits(X, W, V)
+    W, V = u.W, u.V  # from here on W~ and V~, as in steppers.mu_steps
+    inv_x = 1.0 / u.x
     fp = FusedPass(X, d, block)
-    norm_X2 = squared_norm(X.T if fp.layout == "F" else X)
+    norm_X2 = squared_norm(X.T if fp.layout == "F" else X) * inv_x * inv_x
     XVt = np.empty((m, d), X.dtype)
     VVt = np.empty((d, d), X.dtype)
     den_W = np.empty((m, d), X.dtype)
 
     WtW = W.T @ W
-    dot = fp(W, WtW, V, KEEP)  # <W^T X, V>, and X V^T, V V^T for the first W step
-    yield mse_from_products(norm_X2, dot, WtW, fp.VVt, X.size)
+    dot = fp(W, WtW, V, KEEP, scale=inv_x)  # <W~^T X~, V~>, and X V~^T, V~ V~^T for the first W step
+    yield u.x * u.x * mse_from_products(norm_X2, u.r * dot, u.r * u.r * gram64(W.T), fp.VVt, X.size)
     while True:
         # W <- W * (X V^T) / (W (V V^T)), with X V^T and V V^T from the last pass
-        np.copyto(XVt, fp.XVt, casting="same_kind")
+        np.multiply(fp.XVt, inv_x, out=XVt, casting="same_kind")
         np.copyto(VVt, fp.VVt, casting="same_kind")
         np.matmul(W, VVt, out=den_W)
         W *= XVt
         W /= guard(den_W)
         # V <- V * (W^T X) / ((W^T W) V), one sample at a time, in the pass over X
         WtW = W.T @ W
-        dot = fp(W, WtW, V, MU)
-        yield mse_from_products(norm_X2, dot, WtW, fp.VVt, X.size)
+        dot = fp(W, WtW, V, MU, scale=inv_x)
+        u.to_user()
+        yield u.x * u.x * mse_from_products(norm_X2, dot, gram64(W.T), fp.VVt, X.size)
 
 
 def passes_needed(changes: np.ndarray, passes: int, delta: float) -> int:
@@ -429,8 +437,11 @@ def hals_fused_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, passes=None
         passes_W = passes_V = int(passes)
     else:
         passes_W, passes_V = (int(p) for p in passes)
+    u = WorkingUnits(X, W, V)
+    W, V = u.W, u.V  # from here on W~ and V~, as in steppers.hals_steps
+    inv_x = 1.0 / u.x
     fp = FusedPass(X, d, block, max_passes=passes_V)
-    norm_X2 = squared_norm(X.T if fp.layout == "F" else X)
+    norm_X2 = squared_norm(X.T if fp.layout == "F" else X) * inv_x * inv_x
     XVt = np.empty((m, d), X.dtype)
     VVt = np.empty((d, d), X.dtype)
     Wt = np.empty((d, m), X.dtype)
@@ -440,11 +451,13 @@ def hals_fused_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, passes=None
     keep = passes_V  # the count the last step needed: the guess for this one
 
     WtW = W.T @ W
-    dot = fp(W, WtW, V, KEEP)
-    yield mse_from_products(norm_X2, dot, WtW, fp.VVt, X.size)
+    dot = fp(W, WtW, V, KEEP, scale=inv_x)
+    yield u.x * u.x * mse_from_products(norm_X2, u.r * dot, u.r * u.r * gram64(W.T), fp.VVt, X.size)
+    cross = float(np.vdot(WtW.astype(np.float64), fp.VVt))
+    W *= dot / cross if dot > 0 and cross > 0 else 1.0  # updates.scale_to_fit, as steppers.hals_steps
     while True:
         # the columns of W, from X V^T and V V^T of the last pass (no read of X)
-        np.copyto(XVt, fp.XVt, casting="same_kind")
+        np.multiply(fp.XVt, inv_x, out=XVt, casting="same_kind")
         np.copyto(VVt, fp.VVt, casting="same_kind")
         np.copyto(Wt, W.T)
         _hals_rows_in_place(Wt, XVt.T, VVt, passes_W, delta, row_W, buf_W)
@@ -453,14 +466,15 @@ def hals_fused_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, passes=None
         WtW = W.T @ W
         if V_before is not None:
             np.copyto(V_before, V)
-        dot = fp(W, WtW, V, HALS, passes_V, keep)
+        dot = fp(W, WtW, V, HALS, passes_V, keep, scale=inv_x)
         if V_before is not None:
             needed = passes_needed(fp.changes, passes_V, delta)
             if needed != keep:  # the guess was wrong: redo the pass with the right count
                 keep = needed
                 np.copyto(V, V_before)
-                dot = fp(W, WtW, V, HALS, keep, keep)
-        yield mse_from_products(norm_X2, dot, WtW, fp.VVt, X.size)
+                dot = fp(W, WtW, V, HALS, keep, keep, scale=inv_x)
+        u.to_user()
+        yield u.x * u.x * mse_from_products(norm_X2, dot, gram64(W.T), fp.VVt, X.size)
 
 
 # ------------------------------------------------------------------------ when to use it

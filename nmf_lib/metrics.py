@@ -47,6 +47,21 @@ def mse(X, W, V) -> float:
     return float(np.vdot(R, R)) / X.size
 
 
+def _squared_error(X: np.ndarray, W: np.ndarray, V: np.ndarray, block_bytes: int = 1 << 21) -> float:
+    """||X - W V||_F^2 in float64, a block of samples at a time: no m x n temporary,
+    only a float64 block of about ``block_bytes`` (``metrics.mse`` forms the whole
+    residual).  What ``fit`` checks ``tol`` against for float32 X."""
+    m, n = X.shape
+    W64 = np.asarray(W, dtype=np.float64)
+    block = max(1, block_bytes // (8 * m))
+    total = 0.0
+    for j in range(0, n, block):
+        R = X[:, j:j + block].astype(np.float64)
+        R -= W64 @ np.asarray(V[:, j:j + block], dtype=np.float64)
+        total += float(np.vdot(R, R))
+    return total
+
+
 def mse_from_products(norm_X2: float, WtX_dot_V: float, WtW: np.ndarray, VVt: np.ndarray, size: int) -> float:
     """The MSE from products the updates already computed:
 
@@ -67,11 +82,12 @@ def _mse_from_products(norm_X2: float, WtX_dot_V: float, WtW: np.ndarray, VVt: n
     return max(norm_X2 - 2.0 * WtX_dot_V + cross, 0.0) / size
 
 
-def xlogx_sum(X: np.ndarray) -> float:
-    """sum X log X over the entries of X (>= 0), with 0 log 0 = 0, accumulated in float64."""
+def xlogx_sum(X: np.ndarray, scale: float = 1.0) -> float:
+    """sum Y log Y over the entries of Y = scale X (X >= 0), with 0 log 0 = 0, accumulated
+    in float64 (a power of two as ``scale`` is exact)."""
     total = 0.0
     for row in np.atleast_2d(X):
-        r = row.astype(np.float64)
+        r = row.astype(np.float64) * scale
         pos = r > 0
         total += float(np.dot(r[pos], np.log(r[pos])))
     return total
@@ -83,14 +99,16 @@ def kl_divergence(X, W, V) -> float:
         D(X || WV) / (m n),   D(X || Y) = sum_ij X_ij log(X_ij / Y_ij) - X_ij + Y_ij
 
     with 0 log(0 / y) = 0.  It is >= 0, and 0 exactly when X = WV; it is +inf when some
-    X_ij > 0 has (WV)_ij = 0.  This is the loss ``fit(..., method="kl")`` records.
+    X_ij > 0 has (WV)_ij = 0.  This is the loss ``fit(..., method="kl")`` records.  The
+    logarithm is taken as log X - log WV, which neither underflows nor overflows where
+    the ratio X / WV would.
     """
     X, W, V = check_product(X, W, V, nonnegative=True)
     Y = W @ V
     pos = X > 0
     if np.any(Y[pos] <= 0):
         return float("inf")
-    D = np.sum(X[pos] * np.log(X[pos] / Y[pos])) - X.sum() + Y.sum()
+    D = np.sum(X[pos] * (np.log(X[pos]) - np.log(Y[pos]))) - X.sum() + Y.sum()
     return max(float(D), 0.0) / X.size
 
 

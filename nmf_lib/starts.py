@@ -5,7 +5,15 @@
   W V equals the mean of X from the first step.
 * ``"nndsvd"``: Boutsidis and Gallopoulos's non-negative double SVD.  It contains
   exact zeros, which multiplicative updates can never move.
-* ``"nndsvda"``: NNDSVD with its zeros filled by mean(X).
+* ``"nndsvda"``: NNDSVD with its zeros filled by sqrt(mean(X)), so that a product of
+  two filled entries is mean(X).  (Boutsidis and Gallopoulos, and scikit-learn, fill
+  with mean(X) itself, which has the units of X while the factors have those of its
+  square root: far too large for large X, far too small for small X; at mean(X) = 1
+  the two agree.)
+
+Every start is scale-equivariant: the start for c X is that for X with both factors
+multiplied by sqrt(c) (``"random"``: unchanged, it does not look at X), to rounding,
+and exactly when c is a power of 4.
 
 ``spa_start`` builds one more start, passed to ``fit`` as ``W0, V0``: W = the columns of X
 that the Successive Projection Algorithm picks (``uniqueness.spa``), V their non-negative
@@ -13,6 +21,8 @@ least-squares coefficients.  On separable data it is already the answer.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -54,8 +64,9 @@ def _random_init(shape_X, rank: int, seed, scale: float, dtype):
     return W.astype(dtype, copy=False), V.astype(dtype, copy=False)
 
 
-def _top_svd(X: np.ndarray, rank: int):
-    """The leading ``rank`` singular triplets of X (float64).
+def _top_svd(X: np.ndarray, rank: int, scale: float = 1.0):
+    """The leading ``rank`` singular triplets of scale X (float64; ``scale`` a power of
+    two, applied to the products so that large X is not copied).
 
     A full SVD of a 512 x 16384 matrix takes seconds; for larger matrices the leading
     triplets come from the eigenvectors of the small Gram matrix (X X^T or X^T X), which
@@ -64,18 +75,18 @@ def _top_svd(X: np.ndarray, rank: int):
     """
     m, n = X.shape
     if min(m, n) <= 128:
-        U, S, Vt = np.linalg.svd(X, full_matrices=False)
+        U, S, Vt = np.linalg.svd(X * scale, full_matrices=False)
         return U[:, :rank], S[:rank], Vt[:rank]
-    small = X @ X.T if m <= n else X.T @ X
+    small = (X @ X.T if m <= n else X.T @ X) * (scale * scale)
     evals, evecs = np.linalg.eigh(small)
     evals, evecs = evals[::-1][:rank], evecs[:, ::-1][:, :rank]
     if evals[-1] <= 1e-8 * evals[0]:
-        U, S, Vt = np.linalg.svd(X, full_matrices=False)
+        U, S, Vt = np.linalg.svd(X * scale, full_matrices=False)
         return U[:, :rank], S[:rank], Vt[:rank]
     S = np.sqrt(evals)
     if m <= n:
-        return evecs, S, (evecs.T @ X) / S[:, None]
-    return (X @ evecs) / S[None, :], S, evecs.T
+        return evecs, S, (evecs.T @ X) * (scale / S[:, None])
+    return (X @ evecs) * (scale / S[None, :]), S, evecs.T
 
 
 def nndsvd(X, rank: int, fill: float | None = None):
@@ -84,6 +95,10 @@ def nndsvd(X, rank: int, fill: float | None = None):
     For each of the top ``rank`` singular triplets (s, u, v), keep whichever of the
     positive or negative parts of (u, v) carries more energy.  ``fill`` replaces the
     zeros that result (``None`` keeps them: plain NNDSVD).
+
+    It computes in working units: X / x with x = 4^k the power of four just above
+    max X, so that the zero threshold is relative and the start for c X is that for X
+    times sqrt(c) (exactly when c is a power of 4), over float64's whole range.
     """
     X = as_data(X)
     rank = check_rank(rank, X.shape, need_at_most_min=True)
@@ -93,7 +108,9 @@ def nndsvd(X, rank: int, fill: float | None = None):
 
 
 def _nndsvd(X: np.ndarray, rank: int, fill: float | None):
-    U, S, Vt = _top_svd(X.astype(np.float64, copy=False), rank)
+    exponent = math.frexp(float(X.max()))[1] if X.max() > 0 else 0
+    half = (exponent + 1) // 2  # x = 2^(2 half) >= max X; the factors carry sqrt(x) = 2^half
+    U, S, Vt = _top_svd(X.astype(np.float64, copy=False), rank, scale=math.ldexp(1.0, -2 * half))
     m, n = X.shape
     W = np.zeros((m, rank))
     V = np.zeros((rank, n))
@@ -112,10 +129,12 @@ def _nndsvd(X: np.ndarray, rank: int, fill: float | None):
             u, v, sigma = xn / nxn if nxn else xn, yn / nyn if nyn else yn, nxn * nyn
         W[:, j] = np.sqrt(S[j] * sigma) * u
         V[j, :] = np.sqrt(S[j] * sigma) * v
-    # round-off-sized entries count as zero, as in the original algorithm
+    # round-off-sized entries count as zero, as in the original algorithm (in working units)
     eps = np.finfo(np.float64).eps * max(1.0, float(S[0]))
     W[W < eps] = 0.0
     V[V < eps] = 0.0
+    W *= math.ldexp(1.0, half)
+    V *= math.ldexp(1.0, half)
     if fill is not None:
         W[W == 0] = fill
         V[V == 0] = fill
@@ -151,5 +170,5 @@ def _initialize(X: np.ndarray, rank: int, method: str, seed):
     if method == "random_scaled":
         scale = 2.0 * np.sqrt(float(X.mean(dtype=np.float64)) / rank)
         return _random_init(X.shape, rank, seed, scale, X.dtype)
-    fill = float(X.mean(dtype=np.float64)) if method == "nndsvda" else None
+    fill = float(np.sqrt(X.mean(dtype=np.float64))) if method == "nndsvda" else None
     return _nndsvd(X, rank, fill)

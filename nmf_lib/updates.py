@@ -5,9 +5,12 @@ Lee and Seung's multiplicative update rules for the squared error ||X - W V||_F^
     W <- W * (X V^T) / (W V V^T)          V <- V * (W^T X) / (W^T W V)
 
 Products are ordered W (V V^T) and (W^T W) V: written left to right, W V V^T
-would first form the m x n matrix W V.  A denominator can only be zero where its
-numerator is zero too (all entries are >= 0); ``guard`` replaces such zeros by the
-smallest normal number, so the entry becomes 0 instead of NaN.
+would first form the m x n matrix W V.  A denominator can only be zero where the
+numerator W * (X V^T) is zero too (all entries are >= 0); ``guard`` replaces such zeros
+by the smallest positive (subnormal) number, so the entry becomes 0 instead of NaN, and
+leaves every positive denominator as it is, however small.  (W * (X V^T) has the units
+of X squared: on data of 1e-21 in float32 it underflows.  ``fit`` runs these rules in
+working units, where it cannot: ``steppers.WorkingUnits``.)
 
 Below them: HALS for the same objective (``hals_update_W``, ``hals_update_V``), the
 multiplicative rules for the Kullback-Leibler divergence (``kl_update_W``, ``kl_update_V``)
@@ -22,14 +25,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mu_update_W", "mu_update_V", "guard", "hals_rows", "hals_update_W", "hals_update_V",
+__all__ = ["mu_update_W", "mu_update_V", "guard", "scale_to_fit", "hals_rows", "hals_update_W", "hals_update_V",
            "kl_ratio", "kl_update_W", "kl_update_V", "simplex_projection", "normalize_columns",
            "minvol_lambda", "minvol_update_W", "extrapolate"]
 
 
 def guard(denominator: np.ndarray) -> np.ndarray:
-    """Clip a denominator from below at the smallest positive normal number (in place)."""
-    return np.maximum(denominator, np.finfo(denominator.dtype).tiny, out=denominator)
+    """Raise a zero denominator to the smallest positive (subnormal) number, in place;
+    positive entries, subnormal ones included, are kept as they are."""
+    return np.maximum(denominator, np.finfo(denominator.dtype).smallest_subnormal, out=denominator)
 
 
 def mu_update_W(X: np.ndarray, W: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -56,7 +60,21 @@ def mu_update_V(X: np.ndarray, W: np.ndarray, V: np.ndarray) -> np.ndarray:
 # Glineur 2012): ``passes`` passes at most, stopping early once a pass changes the
 # factor by at most ``delta`` times what the first pass changed it.  A zero row of V
 # makes (V V^T)_kk = 0 and the whole numerator 0: ``guard`` keeps w_k as it is.
+#
+# Unlike the multiplicative rules, HALS depends on the scale of its start: from a W
+# far too large for X, the first column's update subtracts the other (not yet updated)
+# columns' contribution and is clipped to zero.  ``fit`` therefore first scales the
+# start's W by the factor that fits X best (``scale_to_fit``, as Gillis's HALS codes
+# do); then the fit of c X is the fit of X with W multiplied by c.
 # --------------------------------------------------------------------------------------
+
+def scale_to_fit(X: np.ndarray, W: np.ndarray, V: np.ndarray) -> np.ndarray:
+    """The multiple of W that fits X best with V fixed:  W <X, W V> / ||W V||^2
+    (W unchanged when W V = 0)."""
+    WV = W @ V
+    num, den = float(np.vdot(X, WV)), float(np.vdot(WV, WV))
+    return W * (num / den) if den > 0 and num > 0 else W.copy()
+
 
 def hals_rows(F: np.ndarray, num: np.ndarray, G: np.ndarray, passes: int, delta: float,
               project=None) -> np.ndarray:

@@ -111,13 +111,14 @@ def test_nndsvd_agrees_with_scikit_learn(seed):
     np.testing.assert_array_equal(W == 0, W_sk == 0)
 
 
-def test_nndsvd_has_zeros_and_nndsvda_fills_them_with_the_mean():
+def test_nndsvd_has_zeros_and_nndsvda_fills_them_in_the_units_of_the_factors():
     X = np.random.default_rng(5).uniform(size=(20, 30))
     W, V = initialize(X, 4, "nndsvd")
     Wa, Va = initialize(X, 4, "nndsvda")
     assert np.count_nonzero(W == 0) > 0 and np.count_nonzero(V == 0) > 0
     assert np.count_nonzero(Wa == 0) == 0 and np.count_nonzero(Va == 0) == 0
-    np.testing.assert_allclose(Wa[W == 0], X.mean(), rtol=1e-15)
+    # sqrt(mean(X)), in the units of the factors: a product of two fills is mean(X)
+    np.testing.assert_allclose(Wa[W == 0], np.sqrt(X.mean()), rtol=1e-15)
     np.testing.assert_array_equal(Wa[W != 0], W[W != 0])
     np.testing.assert_array_equal(Va[V != 0], V[V != 0])
 
