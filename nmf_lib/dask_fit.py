@@ -377,6 +377,11 @@ class DaskSteps:
 
             def choose(sums):  # the candidate of the count of passes over V the stepper makes
                 return passes_needed(sums["changes"], passes_V, delta) - 2
+
+            # the start's W scaled to fit X, as steppers.hals_steps (updates.scale_to_fit)
+            dot = float(np.vdot(W.astype(np.float64), XVt))
+            cross = float(np.vdot((W.T @ W).astype(np.float64), VVt))
+            W *= dot / cross if dot > 0 and cross > 0 else 1.0
         while True:
             XVt_w, VVt_w = XVt.astype(dtype), VVt.astype(dtype)
             if self.method == "mu":
