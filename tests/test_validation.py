@@ -628,7 +628,8 @@ PUBLIC = {
 }
 
 # the update rules are the formulas the book prints, applied in loops to data fit has checked
-RULES = {"guard", "minvol_lambda", "minvol_update_W", "simplex_projection", "mu_update_W", "mu_update_V", "hals_update_W", "hals_update_V", "kl_update_W", "kl_update_V"}
+RULES = {"guard", "minvol_lambda", "minvol_update_W", "simplex_projection", "mu_update_W", "mu_update_V", "hals_update_W", "hals_update_V", "kl_update_W", "kl_update_V",
+         "scale_to_fit"}
 
 
 def test_the_table_covers_every_public_function():
