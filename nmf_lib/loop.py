@@ -370,7 +370,6 @@ def _fit(X, rank, *, n_steps=256, init="random", seed=None, W0=None, V0=None, me
     stop = ToleranceStop(tol, X.dtype, spec.loss, exact=not on_dask)
     stop_reason = "n_steps"
     step = 0
-    previous = None
     bar = None if bar_class is None else bar_class(total=n_steps, desc="fit", unit="step")
     try:
         for step, value in zip(range(n_steps + 1), steps):
@@ -395,7 +394,6 @@ def _fit(X, rank, *, n_steps=256, init="random", seed=None, W0=None, V0=None, me
             if tol is not None and step > 0 and stop.reached(step, losses.data, X, W, current_V(), errors.data):
                 stop_reason = "tol"
                 break
-            previous = value
     finally:
         if bar is not None:
             if stop_reason != "n_steps":

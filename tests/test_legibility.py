@@ -38,8 +38,11 @@ def png_text(data: bytes) -> dict:
 
 def test_smallest_text_is_the_smallest_font_drawn():
     fig, (a, b) = plt.subplots(1, 2)
-    a.plot([0, 1]); a.set_title("title", fontsize=12); a.tick_params(labelsize=7)
-    b.plot([0, 1]); b.set_xlabel("x", fontsize=11)
+    a.plot([0, 1])
+    a.set_title("title", fontsize=12)
+    a.tick_params(labelsize=7)
+    b.plot([0, 1])
+    b.set_xlabel("x", fontsize=11)
     assert smallest_text_pt(drawn(fig)) == 7
     b.text(0.5, 0.5, "note", fontsize=6.5)
     assert smallest_text_pt(drawn(fig)) == 6.5
@@ -48,7 +51,8 @@ def test_smallest_text_is_the_smallest_font_drawn():
 
 def test_mathtext_scripts_count_at_their_drawn_size():
     fig, ax = plt.subplots()
-    ax.set_xticks([]); ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_yticks([])
     ax.set_title("$W_{ik}$", fontsize=10)  # mathtext draws the subscript at 0.7 x
     assert smallest_text_pt(drawn(fig)) == pytest.approx(7.0)
     ax.set_title("plain $W$", fontsize=10)
@@ -62,9 +66,11 @@ def test_text_that_is_not_drawn_does_not_count():
     fig, (a, b, c) = plt.subplots(1, 3)
     for ax in (a, b, c):
         ax.tick_params(labelsize=5)  # tiny tick labels, on axes that draw none
-    a.axis("off"); a.set_title("shown", fontsize=9)
+    a.axis("off")
+    a.set_title("shown", fontsize=9)
     b.set_visible(False)
-    c.set_xticks([]); c.set_yticks([])
+    c.set_xticks([])
+    c.set_yticks([])
     c.text(0, 0, "hidden", fontsize=4, visible=False)
     c.text(0, 0, "   ", fontsize=4)
     fig.suptitle("")
@@ -90,7 +96,8 @@ def test_every_png_of_a_hooked_figure_records_its_text_size_and_dpi(stamped):
     from IPython.core.pylabtools import print_figure  # what the inline backend displays
 
     fig, ax = plt.subplots(figsize=(4, 3))
-    ax.plot([0, 1]); ax.tick_params(labelsize=8)
+    ax.plot([0, 1])
+    ax.tick_params(labelsize=8)
     inline = png_text(print_figure(fig, "png", bbox_inches="tight"))
     assert inline[SMALLEST_TEXT_KEY] == "8" and inline[DPI_KEY] == f"{fig.dpi:g}"
     for kwargs in ({"dpi": 150}, {"dpi": 72, "bbox_inches": "tight"}):
