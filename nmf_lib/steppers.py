@@ -212,6 +212,13 @@ def _hals_rows_in_place(F: np.ndarray, num: np.ndarray, G: np.ndarray, passes: i
             return
 
 
+def _hals_buffers(m: int, n: int, d: int, dtype):
+    """The work arrays of a HALS-type step, allocated once per fit: X V^T (m, d), W^T (d, m),
+    W^T X (d, n), then the passes' scratch for V and W (d, n), (d, m) and their rows n, m."""
+    return (np.empty((m, d), dtype), np.empty((d, m), dtype), np.empty((d, n), dtype),
+            np.empty((d, n), dtype), np.empty((d, m), dtype), np.empty(n, dtype), np.empty(m, dtype))
+
+
 def hals_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, passes=None, delta: float = HALS_DELTA):
     """HALS (Cichocki & Phan 2009) with the repeated passes of Gillis & Glineur (2012), W
     then V, in place on W and V: the buffered twin of ``updates.hals_update_W`` and
@@ -234,13 +241,7 @@ def hals_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, passes=None, delt
     W, V = u.W, u.V  # from here on W~ and V~; X~ = X / x enters through its products
     inv_x = 1.0 / u.x
     norm_X2 = squared_norm(X) * inv_x * inv_x
-    XVt = np.empty((m, d), X.dtype)
-    Wt = np.empty((d, m), X.dtype)
-    WtX = np.empty((d, n), X.dtype)
-    buf_V = np.empty((d, n), X.dtype)
-    buf_W = np.empty((d, m), X.dtype)
-    row_V = np.empty(n, X.dtype)
-    row_W = np.empty(m, X.dtype)
+    XVt, Wt, WtX, buf_V, buf_W, row_V, row_W = _hals_buffers(m, n, d, X.dtype)
 
     np.matmul(W.T, X, out=WtX)
     WtX *= inv_x
@@ -415,13 +416,7 @@ def minvol_steps(X: np.ndarray, W: np.ndarray, V: np.ndarray, *, weight: float =
     W_start, V_start = normalize_columns(W, V)
     np.copyto(W, W_start)
     np.copyto(V, V_start)
-    XVt = np.empty((m, d), X.dtype)
-    Wt = np.empty((d, m), X.dtype)
-    WtX = np.empty((d, n), X.dtype)
-    buf_V = np.empty((d, n), X.dtype)
-    buf_W = np.empty((d, m), X.dtype)
-    row_V = np.empty(n, X.dtype)
-    row_W = np.empty(m, X.dtype)
+    XVt, Wt, WtX, buf_V, buf_W, row_V, row_W = _hals_buffers(m, n, d, X.dtype)
     W_next, V_next = W.copy(), V.copy()  # the point a step starts from, then its result
     move_W, move_V = np.empty_like(W), np.empty_like(V)
     eye = np.eye(d)
